@@ -1,0 +1,56 @@
+// Names and messages for zsync::Error.
+module;
+#include <array>
+#include <cstring>
+#include <string>
+#include <string_view>
+module zsync;
+
+namespace zsync {
+
+namespace {
+constexpr std::array<std::string_view, static_cast<std::size_t>(Op::none) + 1> op_names{
+    "nop", "read", "write", "pread", "pwrite", "readv", "writev", "preadv", "pwritev",
+    "open", "close", "stat", "fsync", "sendfile", "copy_file_range",
+    "mkdir", "remove", "rename", "dir_read",
+    "sleep", "futex_wait", "yield",
+    "async", "concurrent", "await", "cancel", "group_async", "group_concurrent", "group_await",
+    "group_cancel", "check_cancel", "futex_wake", "batch", "run", "none",
+};
+static_assert(static_cast<std::size_t>(Op::async) == 22, "op_names must follow Op");
+
+constexpr std::array<std::string_view, static_cast<std::size_t>(Errc::shut_down) + 1> errc_names{
+    "ok", "system", "canceled", "concurrency unavailable", "end of stream", "timeout", "closed",
+    "not in frame", "invalid argument", "io gone (backend destroyed)", "already awaited", "wrong io",
+    "name too long", "task threw an exception", "shut down",
+};
+}  // namespace
+
+std::string_view op_name(Op op) noexcept {
+    auto i = static_cast<std::size_t>(op);
+    return i < op_names.size() ? op_names[i] : std::string_view("unknown");
+}
+
+std::string_view errc_name(Errc code) noexcept {
+    auto i = static_cast<std::size_t>(code);
+    return i < errc_names.size() ? errc_names[i] : std::string_view("unknown");
+}
+
+std::string Error::message() const {
+    std::string out(op_name(op_));
+    out += ": ";
+    if (code_ == Errc::system) {
+        char buf[128];
+        // GNU strerror_r returns a pointer that may or may not be `buf`; both are NUL-terminated.
+        const char* text = strerror_r(os_, buf, sizeof buf);
+        out += text;
+        out += " (os error ";
+        out += std::to_string(os_);
+        out += ')';
+    } else {
+        out += errc_name(code_);
+    }
+    return out;
+}
+
+}  // namespace zsync

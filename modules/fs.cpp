@@ -1,0 +1,173 @@
+// File and Dir: library code over Io::operate (no OS calls here).
+module;
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+module zsync;
+
+namespace zsync {
+
+namespace {
+Result<std::size_t> sized(Io io, Operation op) noexcept {
+    io.vtable->operate(io.ctx, op);
+    if (!op.result) return op.result.error();
+    return static_cast<std::size_t>(*op.result);
+}
+Result<void> done(Io io, Operation op) noexcept {
+    io.vtable->operate(io.ctx, op);
+    if (!op.result) return op.result.error();
+    return {};
+}
+Result<Handle> opened(Io io, Operation op) noexcept {
+    io.vtable->operate(io.ctx, op);
+    if (!op.result) return op.result.error();
+    return static_cast<Handle>(*op.result);
+}
+std::span<const std::byte> bytes_of(std::string_view s) noexcept { return std::as_bytes(std::span(s.data(), s.size())); }
+}  // namespace
+
+Result<File> File::open(Io io, std::string_view path, OpenOptions options) noexcept { return Dir::cwd().open_file(io, path, options); }
+Result<File> File::create(Io io, std::string_view path, std::uint32_t mode) noexcept { return Dir::cwd().create_file(io, path, mode); }
+
+Result<std::size_t> File::read(Io io, std::span<std::byte> b) const noexcept { return sized(io, Operation::read(handle, b)); }
+Result<std::size_t> File::write(Io io, std::span<const std::byte> d) const noexcept { return sized(io, Operation::write(handle, d)); }
+Result<std::size_t> File::pread(Io io, std::span<std::byte> b, std::uint64_t off) const noexcept { return sized(io, Operation::pread(handle, b, off)); }
+Result<std::size_t> File::pwrite(Io io, std::span<const std::byte> d, std::uint64_t off) const noexcept { return sized(io, Operation::pwrite(handle, d, off)); }
+Result<std::size_t> File::readv(Io io, std::span<const IoVec> v) const noexcept { return sized(io, Operation::readv(handle, v)); }
+Result<std::size_t> File::writev(Io io, std::span<const IoVec> v) const noexcept { return sized(io, Operation::writev(handle, v)); }
+Result<std::size_t> File::preadv(Io io, std::span<const IoVec> v, std::uint64_t off) const noexcept { return sized(io, Operation::preadv(handle, v, off)); }
+Result<std::size_t> File::pwritev(Io io, std::span<const IoVec> v, std::uint64_t off) const noexcept { return sized(io, Operation::pwritev(handle, v, off)); }
+
+Result<void> File::write_all(Io io, std::span<const std::byte> data) const noexcept {
+    while (!data.empty()) {
+        auto n = write(io, data);
+        if (!n) return n.error();
+        if (*n == 0) return Error::system(5 /* EIO: the OS accepted nothing */, Op::write);
+        data = data.subspan(*n);
+    }
+    return {};
+}
+Result<void> File::write_all(Io io, std::string_view text) const noexcept { return write_all(io, bytes_of(text)); }
+
+Result<void> File::read_exact(Io io, std::span<std::byte> buffer) const noexcept {
+    while (!buffer.empty()) {
+        auto n = read(io, buffer);
+        if (!n) return n.error();
+        if (*n == 0) return Error(Errc::end_of_stream, Op::read);
+        buffer = buffer.subspan(*n);
+    }
+    return {};
+}
+
+Result<std::string> File::read_to_string(Io io, std::size_t limit) const {
+    std::string out;
+    std::byte chunk[16384];
+    for (;;) {
+        auto n = read(io, chunk);
+        if (!n) return n.error();
+        if (*n == 0) return out;
+        if (out.size() + *n > limit) return Error(Errc::invalid_argument, Op::read);
+        out.append(reinterpret_cast<const char*>(chunk), *n);
+    }
+}
+
+Result<FileStat> File::stat(Io io) const noexcept {
+    FileStat st;
+    auto r = done(io, Operation::stat_at(handle, {}, st));
+    if (!r) return r.error();
+    return st;
+}
+
+Result<void> File::sync(Io io, bool data_only) const noexcept { return done(io, Operation::fsync(handle, data_only)); }
+
+Result<void> File::close(Io io) noexcept {
+    if (handle == invalid_handle) return Error(Errc::closed, Op::close);
+    Handle h = handle;
+    handle = invalid_handle;  // the OS releases the descriptor even when close reports an error
+    return done(io, Operation::close(h));
+}
+
+Result<std::size_t> File::copy_range(Io io, File in, std::int64_t in_off, File out, std::int64_t out_off, std::size_t len) noexcept {
+    return sized(io, Operation::copy_file_range(in.handle, in_off, out.handle, out_off, len));
+}
+Result<std::size_t> File::send_file(Io io, File out, File in, std::int64_t in_off, std::size_t len) noexcept {
+    return sized(io, Operation::sendfile(out.handle, in.handle, in_off, len));
+}
+
+Result<Dir> Dir::open_dir(Io io, std::string_view path) const noexcept {
+    OpenOptions o;
+    o.directory = true;
+    auto h = opened(io, Operation::open_at(handle, path, o));
+    if (!h) return h.error();
+    return Dir{*h};
+}
+Result<File> Dir::open_file(Io io, std::string_view path, OpenOptions options) const noexcept {
+    auto h = opened(io, Operation::open_at(handle, path, options));
+    if (!h) return h.error();
+    return File{*h};
+}
+Result<File> Dir::create_file(Io io, std::string_view path, std::uint32_t mode) const noexcept {
+    OpenOptions o;
+    o.access = OpenOptions::write_only;
+    o.create = true;
+    o.truncate = true;
+    o.mode = mode;
+    return open_file(io, path, o);
+}
+Result<void> Dir::create_dir(Io io, std::string_view path, std::uint32_t mode) const noexcept { return done(io, Operation::mkdir_at(handle, path, mode)); }
+Result<void> Dir::delete_file(Io io, std::string_view path) const noexcept { return done(io, Operation::remove_at(handle, path, false)); }
+Result<void> Dir::delete_dir(Io io, std::string_view path) const noexcept { return done(io, Operation::remove_at(handle, path, true)); }
+Result<void> Dir::rename(Io io, std::string_view from, Dir to_dir, std::string_view to) const noexcept {
+    return done(io, Operation::rename_at(handle, from, to_dir.handle, to));
+}
+Result<FileStat> Dir::stat_file(Io io, std::string_view path) const noexcept {
+    FileStat st;
+    if (path.empty()) return Error::system(2 /* ENOENT, as the OS reports an empty path */, Op::stat);
+    auto r = done(io, Operation::stat_at(handle, path, st));
+    if (!r) return r.error();
+    return st;
+}
+Result<void> Dir::close(Io io) noexcept {
+    if (handle == cwd_handle) return {};
+    if (handle == invalid_handle) return Error(Errc::closed, Op::close);
+    Handle h = handle;
+    handle = invalid_handle;
+    return done(io, Operation::close(h));
+}
+
+Result<std::vector<DirEntry>> Dir::list(Io io) const {
+    std::vector<DirEntry> out;
+    DirIterator it(*this);
+    for (;;) {
+        auto e = it.next(io);
+        if (!e) return e.error();
+        if (e->name.empty()) return out;
+        out.push_back(DirEntry{std::string(e->name), e->kind, e->inode});
+    }
+}
+
+Result<DirIterator::Entry> DirIterator::next(Io io) noexcept {
+    for (;;) {
+        if (pos_ >= end_) {
+            if (done_) return Entry{{}, FileKind::unknown, 0};
+            Operation op = Operation::dir_read_into(dir_.handle, buffer_);
+            io.vtable->operate(io.ctx, op);
+            if (!op.result) return op.result.error();
+            pos_ = 0;
+            end_ = static_cast<std::size_t>(*op.result);
+            if (end_ == 0) { done_ = true; return Entry{{}, FileKind::unknown, 0}; }
+        }
+        DirEntryRecord rec;
+        std::memcpy(&rec, buffer_ + pos_, sizeof rec);
+        std::string_view name(reinterpret_cast<const char*>(buffer_ + pos_ + sizeof rec), rec.name_len);
+        pos_ += rec.record_len;
+        if (name == "." || name == "..") continue;
+        return Entry{name, rec.kind, rec.inode};
+    }
+}
+
+}  // namespace zsync

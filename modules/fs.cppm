@@ -1,0 +1,118 @@
+// zsync:fs — files and directories, as library code over Io::operate.
+//
+// File and Dir are plain handle values, as in Zig's std.Io: copying one does not duplicate the OS
+// handle, and nothing closes it implicitly (a destructor cannot wait on every backend). Close with
+// close(io), which is not a cancel point and always releases the handle. Every other call is a cancel
+// point and may suspend the calling task. Errors name the operation that failed.
+module;
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+export module zsync:fs;
+import :error;
+import :result;
+import :operation;
+import :io;
+
+export namespace zsync {
+
+class File {
+public:
+    Handle handle = invalid_handle;
+
+    static constexpr File standard_input() noexcept { return File{0}; }
+    static constexpr File standard_output() noexcept { return File{1}; }
+    static constexpr File standard_error() noexcept { return File{2}; }
+
+    // Opens `path` relative to the current directory.
+    static Result<File> open(Io io, std::string_view path, OpenOptions options = {}) noexcept;
+    // Creates (or truncates) `path` for writing.
+    static Result<File> create(Io io, std::string_view path, std::uint32_t mode = 0644) noexcept;
+
+    bool is_open() const noexcept { return handle != invalid_handle; }
+
+    // Reads up to buffer.size() bytes; 0 at the end of the file (and for an empty buffer).
+    Result<std::size_t> read(Io io, std::span<std::byte> buffer) const noexcept;
+    // Writes up to data.size() bytes; returns how many were written.
+    Result<std::size_t> write(Io io, std::span<const std::byte> data) const noexcept;
+    Result<std::size_t> pread(Io io, std::span<std::byte> buffer, std::uint64_t offset) const noexcept;
+    Result<std::size_t> pwrite(Io io, std::span<const std::byte> data, std::uint64_t offset) const noexcept;
+    Result<std::size_t> readv(Io io, std::span<const IoVec> buffers) const noexcept;
+    Result<std::size_t> writev(Io io, std::span<const IoVec> buffers) const noexcept;
+    Result<std::size_t> preadv(Io io, std::span<const IoVec> buffers, std::uint64_t offset) const noexcept;
+    Result<std::size_t> pwritev(Io io, std::span<const IoVec> buffers, std::uint64_t offset) const noexcept;
+
+    // Writes all of `data`, retrying short writes.
+    Result<void> write_all(Io io, std::span<const std::byte> data) const noexcept;
+    Result<void> write_all(Io io, std::string_view text) const noexcept;
+    // Fills `buffer` completely, or fails with end_of_stream (nothing is lost: the bytes read so far
+    // are in the buffer, and the error's op is read).
+    Result<void> read_exact(Io io, std::span<std::byte> buffer) const noexcept;
+    // Reads until the end of the file into a string (at most `limit` bytes, else invalid_argument).
+    Result<std::string> read_to_string(Io io, std::size_t limit = std::size_t(1) << 30) const;
+
+    Result<FileStat> stat(Io io) const noexcept;
+    // Flushes data (and metadata unless data_only) to the device.
+    Result<void> sync(Io io, bool data_only = false) const noexcept;
+    // Closes the handle and sets it invalid. Not a cancel point; a closed File reports Errc::closed.
+    Result<void> close(Io io) noexcept;
+
+    // Copies `len` bytes from `in` to `out` in the kernel (copy_file_range). Offsets < 0 use and
+    // advance the files' positions. Returns the bytes copied (0 at the end of `in`).
+    static Result<std::size_t> copy_range(Io io, File in, std::int64_t in_offset, File out, std::int64_t out_offset,
+                                          std::size_t len) noexcept;
+    // Sends `len` bytes of `in` (from in_offset, or its position when < 0) to `out` (sendfile).
+    static Result<std::size_t> send_file(Io io, File out, File in, std::int64_t in_offset, std::size_t len) noexcept;
+
+    friend constexpr bool operator==(File, File) noexcept = default;
+};
+
+struct DirEntry {
+    std::string name;
+    FileKind kind = FileKind::unknown;
+    std::uint64_t inode = 0;
+};
+
+class Dir {
+public:
+    Handle handle = invalid_handle;
+
+    // The current working directory; close() on it is a no-op.
+    static constexpr Dir cwd() noexcept { return Dir{cwd_handle}; }
+    static Result<Dir> open(Io io, std::string_view path) noexcept { return cwd().open_dir(io, path); }
+
+    Result<Dir> open_dir(Io io, std::string_view path) const noexcept;
+    Result<File> open_file(Io io, std::string_view path, OpenOptions options = {}) const noexcept;
+    Result<File> create_file(Io io, std::string_view path, std::uint32_t mode = 0644) const noexcept;
+    Result<void> create_dir(Io io, std::string_view path, std::uint32_t mode = 0755) const noexcept;
+    Result<void> delete_file(Io io, std::string_view path) const noexcept;
+    // Deletes an empty directory.
+    Result<void> delete_dir(Io io, std::string_view path) const noexcept;
+    Result<void> rename(Io io, std::string_view from, Dir to_dir, std::string_view to) const noexcept;
+    Result<FileStat> stat_file(Io io, std::string_view path) const noexcept;
+    // Every entry except "." and "..", in the order the OS returns them.
+    Result<std::vector<DirEntry>> list(Io io) const;
+    Result<void> close(Io io) noexcept;
+
+    friend constexpr bool operator==(Dir, Dir) noexcept = default;
+};
+
+// Reads a directory's entries a buffer at a time (no allocation per entry). Not thread-safe.
+class DirIterator {
+public:
+    explicit DirIterator(Dir dir) noexcept : dir_(dir) {}
+    // The next entry, or an empty name at the end. The view is valid until the next call.
+    struct Entry { std::string_view name; FileKind kind; std::uint64_t inode; };
+    Result<Entry> next(Io io) noexcept;
+
+private:
+    Dir dir_;
+    std::size_t pos_ = 0, end_ = 0;
+    bool done_ = false;
+    alignas(8) std::byte buffer_[4096];
+};
+
+}  // namespace zsync

@@ -1,0 +1,384 @@
+// zsync:io — the Io value, its table, Future<T>, Group and cancel protection.
+//
+// Io is two words passed by value: a backend's context pointer and its table. Every backend implements
+// the same small table (DESIGN.md §3); everything else in zsync is library code over it. The table is
+// the contract between user code and backends, so each slot documents what it promises:
+//   thread-safety - who may call it concurrently;
+//   inline        - whether it may run user code on the calling thread before returning;
+//   cancel point  - whether a pending cancellation request is delivered there (as Errc::canceled,
+//                   exactly once per request; see "Cancellation" below).
+//
+// Cancellation: each task has a cancel request flag and a protection state. A request is made by
+// Future::cancel / Group::cancel on its task (or a backend's own request_cancel). It is delivered at the
+// task's next cancel point that is not protected, as an Error with Errc::canceled, and then cleared:
+// later cancel points succeed unless recancel() re-arms it. While protection is `blocked` requests stay
+// pending. Every Operation is a cancel point except close, which always runs to completion.
+module;
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+export module zsync:io;
+import :error;
+import :result;
+import :time;
+import :operation;
+import :task;
+
+export namespace zsync {
+
+// A backend's handle to a started task. Opaque: only the backend that returned it knows its layout.
+struct AnyFuture;
+
+// Storage a Group lends to its backend; only the backend that owns the Group reads or writes it.
+// `head` is non-null exactly while the group has tasks the backend has not yet freed.
+struct GroupState {
+    void* head = nullptr;
+    std::uint64_t word = 0;
+};
+
+enum class CancelProtection : std::uint8_t { unblocked, blocked };
+
+// The backend table. All slots are required; `ctx` is Io::ctx.
+struct IoVTable {
+    // Starts a task. Returns nullptr when the task already ran to completion on the calling thread (its
+    // Result is then constructed in `result`, which must be result_size bytes at result_align), or a
+    // handle that must be passed to exactly one of await / cancel.
+    // Thread-safe. Inline: may run the task before returning. Not a cancel point. Consumes task.args.
+    AnyFuture* (*async)(void* ctx, const TaskStart& task, void* result) noexcept;
+    // Starts a task on its own unit of concurrency, or fails with concurrency_unavailable (leaving
+    // task.args with the caller). Thread-safe. Never runs the task inline. Not a cancel point.
+    Result<AnyFuture*> (*concurrent)(void* ctx, const TaskStart& task) noexcept;
+    // Waits for the task, constructs its Result in `result`, frees the handle. The awaiting task's own
+    // cancellation is propagated to the awaited task (which then finishes with what it returns).
+    // Owner-only: one call per handle, from the task that started it. Inline: may run other tasks.
+    void (*await)(void* ctx, AnyFuture* future, const TaskDescriptor& d, void* result) noexcept;
+    // Requests cancellation of the task, then behaves as await. Owner-only.
+    void (*cancel)(void* ctx, AnyFuture* future, const TaskDescriptor& d, void* result) noexcept;
+
+    // Starts a task owned by the group; its Result is discarded (destroyed) when it ends, and the
+    // backend frees it. Thread-safe with respect to other groups; one task mutates a group at a time.
+    // Inline: may run the task before returning. Consumes task.args.
+    void (*group_async)(void* ctx, GroupState& g, const TaskStart& task) noexcept;
+    // As group_async but on its own unit of concurrency, or concurrency_unavailable (args untouched).
+    Result<void> (*group_concurrent)(void* ctx, GroupState& g, const TaskStart& task) noexcept;
+    // Waits until every task of the group has ended. Cancel point: if the waiting task is cancelled,
+    // the group's tasks are cancelled, awaited, and canceled is returned.
+    Result<void> (*group_await)(void* ctx, GroupState& g) noexcept;
+    // Requests cancellation of every task of the group and waits until they have all ended. Not a
+    // cancel point (it must finish releasing resources).
+    void (*group_cancel)(void* ctx, GroupState& g) noexcept;
+
+    // Sets the calling task's cancel protection and returns the previous one. Calling task only.
+    CancelProtection (*swap_cancel_protection)(void* ctx, CancelProtection p) noexcept;
+    // Re-arms a cancellation request that was delivered to the calling task, so that the next cancel
+    // point reports canceled again. A no-op when no request was delivered. Calling task only.
+    void (*recancel)(void* ctx) noexcept;
+    // A cancel point that does nothing else. Calling task only.
+    Result<void> (*check_cancel)(void* ctx) noexcept;
+
+    // Wakes up to `max_waiters` tasks waiting on `word` through futex_wait, on any backend and any OS
+    // thread of this process (the cross-backend rule: docs/architecture.md). Thread-safe. Never waits.
+    void (*futex_wake)(void* ctx, const std::atomic<std::uint32_t>* word, std::uint32_t max_waiters) noexcept;
+
+    // Performs one Operation and fills op.result. Thread-safe (each call on its own Operation).
+    // Cancel point (except Op::close). May suspend the calling task.
+    void (*operate)(void* ctx, Operation& op) noexcept;
+    // Performs `count` Operations, possibly concurrently, and returns when all have completed. One
+    // cancel point: if the calling task is cancelled, operations not yet complete report canceled.
+    void (*batch)(void* ctx, Operation* ops, std::size_t count) noexcept;
+};
+
+template <class T> class Future;
+class Group;
+
+// The value user code passes around. Trivially copyable, two words; copying shares the backend.
+struct Io {
+    void* ctx = nullptr;
+    const IoVTable* vtable = nullptr;
+
+    // Starts f(args...) as a task; the Future yields its Result. May run f before returning
+    // (BlockingIo always does): code must be correct when it does. Arguments are decay-copied.
+    template <class F, class... A>
+    auto async(F&& f, A&&... args) const;
+    // Starts f(args...) on its own unit of concurrency, or fails with concurrency_unavailable.
+    template <class F, class... A>
+    auto concurrent(F&& f, A&&... args) const;
+
+    // A cancel point that does nothing else.
+    Result<void> check_cancel() const noexcept { return vtable->check_cancel(ctx); }
+    CancelProtection swap_cancel_protection(CancelProtection p) const noexcept { return vtable->swap_cancel_protection(ctx, p); }
+    void recancel() const noexcept { vtable->recancel(ctx); }
+
+    // Performs one Operation; returns (a copy of) its result. Cancel point (except close).
+    Result<std::uint64_t> operate(Operation& op) const noexcept {
+        vtable->operate(ctx, op);
+        return op.result;
+    }
+    void batch(std::span<Operation> ops) const noexcept { vtable->batch(ctx, ops.data(), ops.size()); }
+
+    // Waits while `word == expected`, until woken, `deadline` (Errc::timeout) or cancellation. May
+    // return early without a wake (spurious): callers re-check their condition.
+    Result<void> futex_wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
+                            Deadline deadline = Deadline::never()) const noexcept {
+        Operation op = Operation::futex_wait(word, expected, deadline);
+        vtable->operate(ctx, op);
+        if (!op.result) return op.result.error();
+        return {};
+    }
+    void futex_wake(const std::atomic<std::uint32_t>& word, std::uint32_t max_waiters) const noexcept {
+        vtable->futex_wake(ctx, &word, max_waiters);
+    }
+    // Sleeps until `deadline`. Cancel point.
+    Result<void> sleep_until(Deadline deadline) const noexcept {
+        Operation op = Operation::sleep_until(deadline);
+        vtable->operate(ctx, op);
+        if (!op.result) return op.result.error();
+        return {};
+    }
+    Result<void> sleep(Duration d) const noexcept { return sleep_until(Deadline::after(d)); }
+    // Lets other tasks run. Cancel point.
+    Result<void> yield() const noexcept {
+        Operation op = Operation::yield();
+        vtable->operate(ctx, op);
+        if (!op.result) return op.result.error();
+        return {};
+    }
+
+    friend bool operator==(const Io&, const Io&) noexcept = default;
+};
+
+// The handle of a task started with io.async / io.concurrent. Move-only, owned by one task.
+// Not thread-safe. If it is still pending when destroyed, the task is cancelled and joined (the RAII
+// form of Zig's `defer f.cancel(io)`), and its result destroyed.
+template <class T>
+class [[nodiscard]] Future {
+public:
+    using result_type = Result<T>;
+
+    Future() noexcept = default;
+    Future(Future&& o) noexcept : io_(o.io_), any_(o.any_), desc_(o.desc_), state_(o.state_) {
+        if (state_ == State::ready) relocate_from(o);
+        o.any_ = nullptr;
+        o.state_ = State::empty;
+    }
+    Future& operator=(Future&& o) noexcept {
+        if (this != &o) {
+            reset();
+            io_ = o.io_; any_ = o.any_; desc_ = o.desc_; state_ = o.state_;
+            if (state_ == State::ready) relocate_from(o);
+            o.any_ = nullptr;
+            o.state_ = State::empty;
+        }
+        return *this;
+    }
+    Future(const Future&) = delete;
+    Future& operator=(const Future&) = delete;
+    ~Future() { reset(); }
+
+    // Waits for the task and returns its Result. Cancel point only in that the awaiting task's
+    // cancellation is passed on to the awaited task. A second call returns Errc::already_awaited.
+    Result<T> await(Io io) noexcept { return take(io, Op::await, false); }
+    // Requests cancellation and waits; returns what the task returned (canceled, or a value that must
+    // still be released). On a finished task, returns its result. After the result was taken, returns
+    // Errc::already_awaited.
+    Result<T> cancel(Io io) noexcept { return take(io, Op::cancel, true); }
+
+    // True while the task may still be running (its result not yet collected).
+    bool pending() const noexcept { return state_ == State::pending; }
+    // True while a result is waiting to be taken (pending or ready).
+    bool valid() const noexcept { return state_ != State::empty; }
+
+private:
+    friend struct Io;
+    enum class State : std::uint8_t { empty, pending, ready };
+
+    Result<T>* slot() noexcept { return reinterpret_cast<Result<T>*>(storage_); }
+    void relocate_from(Future& o) noexcept {
+        std::construct_at(slot(), std::move(*o.slot()));
+        std::destroy_at(o.slot());
+    }
+    Result<T> take(Io io, Op op, bool cancel) noexcept {
+        if (state_ == State::empty) return Error(Errc::already_awaited, op);
+        if (io != io_) return Error(Errc::wrong_io, op);
+        if (state_ == State::pending) {
+            if (cancel) io.vtable->cancel(io.ctx, any_, *desc_, storage_);
+            else io.vtable->await(io.ctx, any_, *desc_, storage_);
+            any_ = nullptr;
+        }
+        Result<T> out(std::move(*slot()));
+        std::destroy_at(slot());
+        state_ = State::empty;
+        return out;
+    }
+    void reset() noexcept {
+        if (state_ == State::pending) {
+            io_.vtable->cancel(io_.ctx, any_, *desc_, storage_);
+            any_ = nullptr;
+            state_ = State::ready;
+        }
+        if (state_ == State::ready) std::destroy_at(slot());
+        state_ = State::empty;
+    }
+
+    Io io_{};
+    AnyFuture* any_ = nullptr;
+    const TaskDescriptor* desc_ = nullptr;
+    State state_ = State::empty;
+    alignas(Result<T>) std::byte storage_[sizeof(Result<T>)];
+};
+
+// A set of tasks whose results are discarded, awaited or cancelled together (Zig's Io.Group).
+// Move-only, owned by one task; not thread-safe. A Group destroyed with tasks outstanding cancels and
+// joins them. Each task's resources are freed by the backend when the task ends.
+class Group {
+public:
+    Group() noexcept = default;
+    Group(const Group&) = delete;
+    Group& operator=(const Group&) = delete;
+    ~Group() { if (state_.head) io_.vtable->group_cancel(io_.ctx, state_); }
+
+    // Starts f(args...) in the group; may run it inline. Its Result is destroyed when it ends.
+    template <class F, class... A>
+    Result<void> async(Io io, F&& f, A&&... args);
+    // As async, on its own unit of concurrency, or concurrency_unavailable.
+    template <class F, class... A>
+    Result<void> concurrent(Io io, F&& f, A&&... args);
+    // Waits for every task. Cancel point: on cancellation the tasks are cancelled and joined first.
+    Result<void> await(Io io) noexcept {
+        if (!state_.head) return {};
+        if (io != io_) return Error(Errc::wrong_io, Op::group_await);
+        return io.vtable->group_await(io.ctx, state_);
+    }
+    // Cancels every task and waits for them. Idempotent.
+    void cancel(Io io) noexcept {
+        if (!state_.head) return;
+        if (io != io_) return;  // wrong Io: the destructor will cancel through the right one
+        io.vtable->group_cancel(io.ctx, state_);
+    }
+    // True while the backend holds tasks of this group.
+    bool pending() const noexcept { return state_.head != nullptr; }
+
+private:
+    template <class F, class... A>
+    Result<void> spawn(Io io, bool concurrent, F&& f, A&&... args);
+    Io io_{};
+    GroupState state_{};
+};
+
+// Sets the calling task's cancel protection to `blocked` for the lifetime of the guard.
+class CancelShield {
+public:
+    explicit CancelShield(Io io) noexcept : io_(io), old_(io.swap_cancel_protection(CancelProtection::blocked)) {}
+    ~CancelShield() { io_.swap_cancel_protection(old_); }
+    CancelShield(const CancelShield&) = delete;
+    CancelShield& operator=(const CancelShield&) = delete;
+
+private:
+    Io io_;
+    CancelProtection old_;
+};
+
+}  // namespace zsync
+
+namespace zsync::detail {
+
+template <class F, class... A>
+using task_impl = TaskImpl<std::decay_t<F>, std::decay_t<A>...>;
+
+// Raw storage for one argument block on the caller's stack. The slot consumes it on success; on
+// failure the destructor of this guard destroys it.
+template <class Impl>
+struct ArgsBlock {
+    using Args = typename Impl::Args;
+    alignas(Args) std::byte bytes[sizeof(Args)];
+    bool live = true;
+    template <class F, class... A>
+    explicit ArgsBlock(F&& f, A&&... a) {
+        std::construct_at(reinterpret_cast<Args*>(bytes), Args{std::forward<F>(f), typename Args::Tuple(std::forward<A>(a)...)});
+    }
+    ~ArgsBlock() { if (live) std::destroy_at(reinterpret_cast<Args*>(bytes)); }
+    ArgsBlock(const ArgsBlock&) = delete;
+    ArgsBlock& operator=(const ArgsBlock&) = delete;
+};
+
+// Calls f(io, args...) and returns its result as a Result: the shared body of every backend's run().
+template <class F, class... A>
+auto invoke_run(Io io, F&& f, A&&... args) {
+    using Raw = std::invoke_result_t<F&&, Io, A&&...>;
+    using R = as_result_t<Raw>;
+    if constexpr (std::is_void_v<Raw>) {
+        std::invoke(std::forward<F>(f), io, std::forward<A>(args)...);
+        return R{};
+    } else {
+        return R(std::invoke(std::forward<F>(f), io, std::forward<A>(args)...));
+    }
+}
+
+}  // namespace zsync::detail
+
+namespace zsync {
+
+template <class F, class... A>
+auto Io::async(F&& f, A&&... args) const {
+    using Impl = detail::task_impl<F, A...>;
+    using T = typename Impl::R::value_type;
+    const void* identity = detail::identity_of(f);
+    detail::ArgsBlock<Impl> block(std::forward<F>(f), std::forward<A>(args)...);
+    Future<T> fut;
+    fut.io_ = *this;
+    fut.desc_ = &Impl::descriptor;
+    block.live = false;  // async always consumes the block
+    AnyFuture* h = vtable->async(ctx, TaskStart{&Impl::descriptor, block.bytes, identity}, fut.storage_);
+    fut.any_ = h;
+    fut.state_ = h ? Future<T>::State::pending : Future<T>::State::ready;
+    return fut;
+}
+
+template <class F, class... A>
+auto Io::concurrent(F&& f, A&&... args) const {
+    using Impl = detail::task_impl<F, A...>;
+    using T = typename Impl::R::value_type;
+    const void* identity = detail::identity_of(f);
+    detail::ArgsBlock<Impl> block(std::forward<F>(f), std::forward<A>(args)...);
+    Result<AnyFuture*> h = vtable->concurrent(ctx, TaskStart{&Impl::descriptor, block.bytes, identity});
+    if (!h) return Result<Future<T>>(h.error());
+    block.live = false;
+    Future<T> fut;
+    fut.io_ = *this;
+    fut.desc_ = &Impl::descriptor;
+    fut.any_ = *h;
+    fut.state_ = Future<T>::State::pending;
+    return Result<Future<T>>(std::move(fut));
+}
+
+template <class F, class... A>
+Result<void> Group::spawn(Io io, bool concurrent, F&& f, A&&... args) {
+    const Op op = concurrent ? Op::group_concurrent : Op::group_async;
+    if (state_.head && io != io_) return Error(Errc::wrong_io, op);
+    using Impl = detail::task_impl<F, A...>;
+    const void* identity = detail::identity_of(f);
+    detail::ArgsBlock<Impl> block(std::forward<F>(f), std::forward<A>(args)...);
+    io_ = io;
+    TaskStart ts{&Impl::descriptor, block.bytes, identity};
+    if (!concurrent) {
+        block.live = false;
+        io.vtable->group_async(io.ctx, state_, ts);
+        return {};
+    }
+    Result<void> r = io.vtable->group_concurrent(io.ctx, state_, ts);
+    if (r) block.live = false;
+    return r;
+}
+
+template <class F, class... A>
+Result<void> Group::async(Io io, F&& f, A&&... args) { return spawn(io, false, std::forward<F>(f), std::forward<A>(args)...); }
+template <class F, class... A>
+Result<void> Group::concurrent(Io io, F&& f, A&&... args) { return spawn(io, true, std::forward<F>(f), std::forward<A>(args)...); }
+
+}  // namespace zsync

@@ -1,0 +1,169 @@
+// zsync:task — task descriptors, the frame ABI, and the registry keyed by function address.
+//
+// Backends never see user types (DESIGN.md §2): a task reaches them as a TaskDescriptor (sizes,
+// alignments and type-erased functions for one argument/result signature), an argument block, and the
+// user function's address. The frame ABI below is what zsync-gen targets; docs/frame-abi.md is its
+// normative description and must change together with this file.
+module;
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <new>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+export module zsync:task;
+import :error;
+import :result;
+import :operation;
+
+export namespace zsync {
+
+// Bumped on any incompatible change to TaskDescriptor or FrameDescriptor.
+inline constexpr std::uint32_t frame_abi_version = 1;
+
+// How to run one task signature. One static instance per (function type, argument types); immutable.
+//
+// Ownership of the argument block: the caller constructs it and hands it to a task-core slot. A slot
+// that succeeds consumes it (start, relocate_args or discard_args runs exactly once); a slot that fails
+// leaves it untouched and the caller destroys it.
+struct TaskDescriptor {
+    std::uint32_t abi_version;
+    std::uint32_t args_size, args_align;
+    std::uint32_t result_size, result_align;  // of the task's Result<U>
+    // Runs the task: calls the function with the arguments (moved out of `args`), destroys the argument
+    // block, and constructs the Result<U> in `result`. Never throws: an exception becomes task_threw.
+    void (*start)(void* args, void* result) noexcept;
+    // Move-constructs the argument block at `dst` from `src` and destroys `src` (a backend that queues).
+    void (*relocate_args)(void* dst, void* src) noexcept;
+    // Destroys an argument block whose task will never start.
+    void (*discard_args)(void* args) noexcept;
+    // Move-constructs the Result<U> at `dst` from `src` and destroys `src`.
+    void (*relocate_result)(void* dst, void* src) noexcept;
+    // Destroys a Result<U> nobody will take (a Group's tasks): resources it holds are released.
+    void (*discard_result)(void* result) noexcept;
+    // Constructs the Result<U> at `result` as the error `e` (a task that never ran, a backend gone).
+    void (*fail)(void* result, Error e) noexcept;
+};
+
+// What async, concurrent and group_async receive: the descriptor, the argument block, and the
+// function's identity (its address), by which a backend that runs frames finds the FrameDescriptor.
+struct TaskStart {
+    const TaskDescriptor* descriptor;
+    void* args;
+    const void* function;
+};
+
+// A stackless frame, as zsync-gen emits one per annotated function (docs/frame-abi.md). The frame is
+// `size` bytes at `align` in memory the executor owns; it never moves once initialised.
+struct FrameDescriptor {
+    std::uint32_t abi_version;
+    std::uint32_t size, align;
+    std::uint32_t flags;  // reserved, 0
+    // @asyncInit: constructs the frame from the task's argument block (consumes it). Runs no user code
+    // and never allocates.
+    void (*init)(void* frame, void* args) noexcept;
+    // @asyncResume: runs the frame until it waits or finishes. Returns the Operation it waits on (which
+    // lives inside the frame; the executor performs it, fills its `result`, and resumes again), or
+    // nullptr when the function has returned.
+    Operation* (*resume)(void* frame) noexcept;
+    // Moves the function's Result<U> out of a finished frame into `result` (constructed there).
+    void (*take_result)(void* frame, void* result) noexcept;
+    // Destroys the frame, finished or suspended. For a suspended frame the executor first cancels the
+    // pending Operation and waits until the OS has released its buffers; destroy then runs the
+    // destructors of everything alive at that suspension point, innermost first, and never suspends.
+    void (*destroy)(void* frame) noexcept;
+    const char* name;  // the function's qualified name, for diagnostics
+};
+
+// A registry entry. Generated code defines one per function, with static storage, and registers it
+// before main; entries are never removed.
+struct FrameRegistration {
+    const void* function;
+    const FrameDescriptor* frame;
+    FrameRegistration* next = nullptr;  // owned by the registry
+};
+
+// Adds `entry` to the registry. Thread-safe, lock-free, no allocation. Registering the same function
+// twice keeps the first entry.
+void register_frame(FrameRegistration& entry) noexcept;
+// The frame for the function at `function`, or nullptr if none was generated. Thread-safe, lock-free.
+const FrameDescriptor* find_frame(const void* function) noexcept;
+
+template <class F>
+const void* function_identity(F* f) noexcept {
+    return reinterpret_cast<const void*>(f);
+}
+
+}  // namespace zsync
+
+namespace zsync::detail {
+
+// The argument block of a task: the callable and its decayed arguments.
+template <class Fn, class... A>
+struct TaskArgs {
+    using Tuple = std::tuple<A...>;
+    Fn fn;
+    std::tuple<A...> args;
+};
+
+template <class Fn, class... A>
+using task_return_t = std::invoke_result_t<Fn&&, A&&...>;
+
+// One descriptor per signature. `R` is the Result<U> the task produces.
+template <class Fn, class... A>
+struct TaskImpl {
+    using Args = TaskArgs<Fn, A...>;
+    using Raw = task_return_t<Fn, A...>;
+    using R = as_result_t<Raw>;
+
+    static void start(void* a, void* r) noexcept {
+        Args* p = static_cast<Args*>(a);
+#if defined(__cpp_exceptions)
+        try {
+#endif
+            if constexpr (std::is_void_v<Raw>) {
+                std::apply(std::move(p->fn), std::move(p->args));
+                std::construct_at(static_cast<R*>(r));
+            } else {
+                std::construct_at(static_cast<R*>(r), std::apply(std::move(p->fn), std::move(p->args)));
+            }
+#if defined(__cpp_exceptions)
+        } catch (...) {
+            std::construct_at(static_cast<R*>(r), Error(Errc::task_threw, Op::async));
+        }
+#endif
+        std::destroy_at(p);
+    }
+    static void relocate_args(void* dst, void* src) noexcept {
+        Args* s = static_cast<Args*>(src);
+        std::construct_at(static_cast<Args*>(dst), std::move(*s));
+        std::destroy_at(s);
+    }
+    static void discard_args(void* a) noexcept { std::destroy_at(static_cast<Args*>(a)); }
+    static void relocate_result(void* dst, void* src) noexcept {
+        R* s = static_cast<R*>(src);
+        std::construct_at(static_cast<R*>(dst), std::move(*s));
+        std::destroy_at(s);
+    }
+    static void discard_result(void* r) noexcept { std::destroy_at(static_cast<R*>(r)); }
+    static void fail(void* r, Error e) noexcept { std::construct_at(static_cast<R*>(r), e); }
+
+    static constexpr TaskDescriptor descriptor{
+        frame_abi_version,
+        sizeof(Args), alignof(Args), sizeof(R), alignof(R),
+        &start, &relocate_args, &discard_args, &relocate_result, &discard_result, &fail,
+    };
+};
+
+// Identity of a callable for the frame registry: the function's address for a function or function
+// pointer, nullptr for other callables (lambdas never have frames of their own).
+template <class F>
+const void* identity_of(const F& f) noexcept {
+    if constexpr (std::is_pointer_v<F> && std::is_function_v<std::remove_pointer_t<F>>) return reinterpret_cast<const void*>(f);
+    else return nullptr;
+}
+
+}  // namespace zsync::detail

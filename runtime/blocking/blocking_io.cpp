@@ -1,0 +1,131 @@
+// BlockingIo: the table. Every task runs inline on the calling thread; every Operation is the syscall.
+//
+// State: one ThreadCancelState per BlockingIo (the running task tree shares it: an inline child is part
+// of its parent's unit of concurrency), held in a ContextPool node so that a stale Io resolves to
+// nullptr and reports io_gone.
+module;
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <new>
+#include "../detail/cancel_state.hpp"
+#include "../detail/context_pool.hpp"
+module zsync;
+#include "../detail/perform.hpp"
+
+namespace zsync {
+
+namespace {
+
+struct BlockingState {
+    rt::ThreadCancelState cancel;
+    void reset() noexcept { cancel.reset(); }
+};
+using Pool = rt::ContextPool<BlockingState>;
+
+BlockingState* state(void* ctx) noexcept { return Pool::resolve(ctx); }
+
+AnyFuture* b_async(void* ctx, const TaskStart& t, void* result) noexcept {
+    if (!state(ctx)) {
+        t.descriptor->discard_args(t.args);
+        t.descriptor->fail(result, Error(Errc::io_gone, Op::async));
+        return nullptr;
+    }
+    t.descriptor->start(t.args, result);
+    return nullptr;
+}
+
+Result<AnyFuture*> b_concurrent(void* ctx, const TaskStart&) noexcept {
+    if (!state(ctx)) return Error(Errc::io_gone, Op::concurrent);
+    return Error(Errc::concurrency_unavailable, Op::concurrent);
+}
+
+// BlockingIo never hands out a handle, so these are reached only through a forged one.
+void b_await(void*, AnyFuture*, const TaskDescriptor& d, void* result) noexcept { d.fail(result, Error(Errc::invalid_argument, Op::await)); }
+void b_cancel(void*, AnyFuture*, const TaskDescriptor& d, void* result) noexcept { d.fail(result, Error(Errc::invalid_argument, Op::cancel)); }
+
+void b_group_async(void* ctx, GroupState&, const TaskStart& t) noexcept {
+    const TaskDescriptor& d = *t.descriptor;
+    if (!state(ctx)) { d.discard_args(t.args); return; }
+    // The result lives only until the task returns; small results stay on the stack.
+    alignas(std::max_align_t) std::byte small[256];
+    bool heap = d.result_size > sizeof small || d.result_align > alignof(std::max_align_t);
+    void* buf = heap ? ::operator new(d.result_size, std::align_val_t(d.result_align), std::nothrow) : small;
+    if (!buf) { d.discard_args(t.args); return; }
+    d.start(t.args, buf);
+    d.discard_result(buf);
+    if (heap) ::operator delete(buf, std::align_val_t(d.result_align));
+}
+
+Result<void> b_group_concurrent(void* ctx, GroupState&, const TaskStart&) noexcept {
+    if (!state(ctx)) return Error(Errc::io_gone, Op::group_concurrent);
+    return Error(Errc::concurrency_unavailable, Op::group_concurrent);
+}
+Result<void> b_group_await(void* ctx, GroupState&) noexcept {
+    if (!state(ctx)) return Error(Errc::io_gone, Op::group_await);
+    return {};  // every group task already ran inline
+}
+void b_group_cancel(void*, GroupState&) noexcept {}
+
+CancelProtection b_swap(void* ctx, CancelProtection p) noexcept {
+    BlockingState* s = state(ctx);
+    if (!s) return CancelProtection::unblocked;
+    auto old = s->cancel.protection == rt::Protection::blocked ? CancelProtection::blocked : CancelProtection::unblocked;
+    s->cancel.protection = p == CancelProtection::blocked ? rt::Protection::blocked : rt::Protection::unblocked;
+    return old;
+}
+void b_recancel(void* ctx) noexcept {
+    if (BlockingState* s = state(ctx)) s->cancel.recancel();
+}
+Result<void> b_check_cancel(void* ctx) noexcept {
+    BlockingState* s = state(ctx);
+    if (!s) return Error(Errc::io_gone, Op::check_cancel);
+    if (s->cancel.take()) return Error(Errc::canceled, Op::check_cancel);
+    return {};
+}
+
+// Waking needs no backend state, so it works even through a stale Io (waiters may belong to others).
+void b_futex_wake(void*, const std::atomic<std::uint32_t>* word, std::uint32_t n) noexcept { rt::futex_wake_os(word, n); }
+
+void b_operate(void* ctx, Operation& op) noexcept {
+    BlockingState* s = state(ctx);
+    if (!s) { op.result = Error(Errc::io_gone, op.code); return; }
+    rt::perform(op, s->cancel);
+}
+
+void b_batch(void* ctx, Operation* ops, std::size_t count) noexcept {
+    BlockingState* s = state(ctx);
+    bool cancelled = false;
+    for (std::size_t i = 0; i < count; ++i) {
+        Operation& op = ops[i];
+        if (!s) op.result = Error(Errc::io_gone, op.code);
+        else if (cancelled && op.code != Op::close) op.result = Error(Errc::canceled, op.code);
+        else {
+            rt::perform(op, s->cancel);
+            cancelled = cancelled || (!op.result && op.result.error().canceled());
+        }
+    }
+}
+
+constexpr IoVTable blocking_table{
+    b_async, b_concurrent, b_await, b_cancel,
+    b_group_async, b_group_concurrent, b_group_await, b_group_cancel,
+    b_swap, b_recancel, b_check_cancel,
+    b_futex_wake, b_operate, b_batch,
+};
+
+}  // namespace
+
+BlockingIo::BlockingIo() noexcept {
+    rt::install_interrupt_handler();
+    BlockingState* s = nullptr;
+    io_ = Io{Pool::acquire(s), &blocking_table};
+}
+
+BlockingIo::~BlockingIo() { Pool::release(io_.ctx); }
+
+void BlockingIo::request_cancel() noexcept {
+    if (BlockingState* s = state(io_.ctx)) s->cancel.request();
+}
+
+}  // namespace zsync

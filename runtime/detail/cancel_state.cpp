@@ -1,0 +1,57 @@
+// See cancel_state.hpp for the protocol.
+#include "cancel_state.hpp"
+
+#include <csignal>
+#include <ctime>
+#include <mutex>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace zsync::rt {
+
+namespace {
+constexpr int interrupt_signal = SIGURG;
+extern "C" void on_interrupt(int) {}
+}  // namespace
+
+std::int32_t current_tid() noexcept {
+    static thread_local std::int32_t tid = 0;
+    if (tid == 0) tid = static_cast<std::int32_t>(::gettid());
+    return tid;
+}
+
+void install_interrupt_handler() noexcept {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        struct sigaction sa {};
+        sa.sa_handler = on_interrupt;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = 0;  // no SA_RESTART: the blocked syscall must return EINTR
+        ::sigaction(interrupt_signal, &sa, nullptr);
+    });
+}
+
+bool ThreadCancelState::enter_blocking() noexcept {
+    if (protection == Protection::blocked) return true;  // not interruptible: leave blocked_tid at 0
+    // seq_cst store then seq_cst load: the Dekker pair with request() (see the header).
+    blocked_tid.store(current_tid(), std::memory_order_seq_cst);
+    if (requested.load(std::memory_order_seq_cst) == 0) return true;
+    blocked_tid.store(0, std::memory_order_relaxed);
+    return !take();
+}
+
+void ThreadCancelState::request() noexcept {
+    requested.store(1, std::memory_order_seq_cst);
+    long backoff_ns = 1000;
+    const pid_t pid = ::getpid();
+    for (;;) {
+        std::int32_t tid = blocked_tid.load(std::memory_order_seq_cst);
+        if (tid == 0 || requested.load(std::memory_order_seq_cst) == 0) return;
+        ::syscall(SYS_tgkill, pid, tid, interrupt_signal);
+        timespec ts{0, backoff_ns};
+        ::nanosleep(&ts, nullptr);
+        if (backoff_ns < 10'000'000) backoff_ns *= 2;
+    }
+}
+
+}  // namespace zsync::rt

@@ -1,0 +1,71 @@
+// The cancellation state of a task that runs on an OS thread, and the interrupt protocol that gets a
+// cancellation request into a syscall the task is blocked in.
+//
+// A plain header (no module dependencies): module units include it in their global module fragment.
+//
+// Protocol (one requester thread R, the task's thread T; both words seq_cst so that of R's
+// "store requested, load blocked_tid" and T's "store blocked_tid, load requested" at least one side sees
+// the other's store — the Dekker pattern):
+//   1. T, before an interruptible syscall: blocked_tid = its tid; if requested: undo, deliver canceled.
+//   2. R: requested = 1; then while blocked_tid != 0 and requested is still 1, send SIGURG to
+//      blocked_tid and back off (1 us doubling to 10 ms).
+//   3. T's syscall fails with EINTR (the handler does nothing and is installed without SA_RESTART);
+//      T sees requested, clears it (delivery: exactly once), sets blocked_tid = 0, reports canceled.
+// The signal can land after T's check in step 1 and before it enters the kernel; that signal is lost,
+// which is why R re-sends until T acknowledges by clearing `requested` or leaving the syscall.
+// EINTR without a request (another signal) restarts the syscall.
+#pragma once
+#include <atomic>
+#include <cstdint>
+
+namespace zsync::rt {
+
+enum class Protection : std::uint8_t { unblocked, blocked };
+
+struct ThreadCancelState {
+    // 1 while a request is pending (set by any thread, cleared by the owner when delivered).
+    std::atomic<std::uint32_t> requested{0};
+    // The owner's tid while it is inside an interruptible syscall, else 0.
+    std::atomic<std::int32_t> blocked_tid{0};
+    // Owner-only: a request was delivered (recancel re-arms it) / the protection state.
+    bool delivered = false;
+    Protection protection = Protection::unblocked;
+
+    // Owner: make the state as new (a reused backend context).
+    void reset() noexcept {
+        requested.store(0, std::memory_order_relaxed);
+        blocked_tid.store(0, std::memory_order_relaxed);
+        delivered = false;
+        protection = Protection::unblocked;
+    }
+    // Owner: a cancel point. True (and the request consumed) if canceled must be reported now.
+    bool take() noexcept {
+        if (protection == Protection::blocked) return false;
+        // relaxed first: the common case (no request) costs one plain load; exchange consumes it.
+        if (requested.load(std::memory_order_relaxed) == 0) return false;
+        if (requested.exchange(0, std::memory_order_acq_rel) == 0) return false;
+        delivered = true;
+        return true;
+    }
+    // Owner: re-arm a delivered request.
+    void recancel() noexcept {
+        if (!delivered) return;
+        delivered = false;
+        // release: nothing to publish beyond the flag itself; the owner reads it at its next cancel point.
+        requested.store(1, std::memory_order_release);
+    }
+    // Any thread: request cancellation and interrupt the owner's syscall until it acknowledges.
+    void request() noexcept;
+    // Owner, step 1: enter an interruptible syscall. Returns false (and leaves) if a request is
+    // deliverable, in which case the caller reports canceled (already consumed).
+    bool enter_blocking() noexcept;
+    // Owner, step 3: leave the syscall.
+    void leave_blocking() noexcept { blocked_tid.store(0, std::memory_order_release); }
+};
+
+// The calling thread's kernel tid (cached).
+std::int32_t current_tid() noexcept;
+// Installs the do-nothing SIGURG handler (once per process; thread-safe).
+void install_interrupt_handler() noexcept;
+
+}  // namespace zsync::rt

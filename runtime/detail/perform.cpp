@@ -1,0 +1,305 @@
+// Operations as Linux syscalls (see perform.hpp).
+module;
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <ctime>
+#include <limits>
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include "cancel_state.hpp"
+module zsync;
+#include "perform.hpp"
+
+namespace zsync::rt {
+
+static_assert(sizeof(IoVec) == sizeof(iovec) && offsetof(IoVec, base) == offsetof(iovec, iov_base) &&
+              offsetof(IoVec, len) == offsetof(iovec, iov_len), "IoVec must match struct iovec");
+
+namespace {
+
+constexpr std::size_t path_max = 4096;
+
+void fail(Operation& op, int e) noexcept { op.result = Error::system(e, op.code); }
+void canceled(Operation& op) noexcept { op.result = Error(Errc::canceled, op.code); }
+
+int dir_fd(Handle h) noexcept { return h == cwd_handle ? AT_FDCWD : h; }
+
+// A NUL-terminated copy of an Operation's path, or the error to report.
+struct CPath {
+    char buf[path_max];
+    Errc error = Errc::ok;
+    explicit CPath(const Operation::Path& p) noexcept {
+        if (p.len >= path_max) { error = Errc::name_too_long; return; }
+        if (p.len && std::memchr(p.ptr, 0, p.len)) { error = Errc::invalid_argument; return; }
+        if (p.len) std::memcpy(buf, p.ptr, p.len);
+        buf[p.len] = 0;
+    }
+};
+
+// Runs an interruptible syscall (`sys` returns -1 and sets errno on failure) under the protocol of
+// cancel_state.hpp, and stores its result.
+template <class Sys>
+void blocking(Operation& op, ThreadCancelState& cs, Sys&& sys) noexcept {
+    if (!cs.enter_blocking()) return canceled(op);
+    long r;
+    int e = 0;
+    for (;;) {
+        r = sys();
+        if (r >= 0) break;
+        e = errno;
+        if (e != EINTR) break;
+        if (cs.protection == Protection::unblocked && cs.requested.load(std::memory_order_seq_cst)) break;
+    }
+    cs.leave_blocking();
+    if (r >= 0) { op.result = static_cast<std::uint64_t>(r); return; }
+    if (e == EINTR && cs.take()) return canceled(op);
+    fail(op, e);
+}
+
+// A non-interruptible syscall (local file metadata): only a cancel point before it starts.
+template <class Sys>
+void quick(Operation& op, ThreadCancelState& cs, Sys&& sys) noexcept {
+    if (cs.take()) return canceled(op);
+    long r;
+    do r = sys(); while (r < 0 && errno == EINTR);
+    if (r < 0) return fail(op, errno);
+    op.result = static_cast<std::uint64_t>(r);
+}
+
+template <class Sys>
+void with_path(Operation& op, ThreadCancelState& cs, const Operation::Path& p, Sys&& sys) noexcept {
+    CPath path(p);
+    if (path.error != Errc::ok) { op.result = Error(path.error, op.code); return; }
+    quick(op, cs, [&] { return sys(path.buf); });
+}
+
+int open_flags(const OpenOptions& o) noexcept {
+    int f = O_CLOEXEC;
+    f |= o.access == OpenOptions::read_only ? O_RDONLY : o.access == OpenOptions::write_only ? O_WRONLY : O_RDWR;
+    if (o.create) f |= O_CREAT;
+    if (o.exclusive) f |= O_EXCL;
+    if (o.truncate) f |= O_TRUNC;
+    if (o.append) f |= O_APPEND;
+    if (o.directory) f |= O_DIRECTORY;
+    return f;
+}
+
+FileKind kind_of_mode(mode_t m) noexcept {
+    switch (m & S_IFMT) {
+    case S_IFREG: return FileKind::file;
+    case S_IFDIR: return FileKind::directory;
+    case S_IFLNK: return FileKind::symlink;
+    case S_IFBLK: return FileKind::block_device;
+    case S_IFCHR: return FileKind::char_device;
+    case S_IFIFO: return FileKind::fifo;
+    case S_IFSOCK: return FileKind::socket;
+    default: return FileKind::unknown;
+    }
+}
+
+FileKind kind_of_dtype(unsigned char t) noexcept {
+    switch (t) {
+    case DT_REG: return FileKind::file;
+    case DT_DIR: return FileKind::directory;
+    case DT_LNK: return FileKind::symlink;
+    case DT_BLK: return FileKind::block_device;
+    case DT_CHR: return FileKind::char_device;
+    case DT_FIFO: return FileKind::fifo;
+    case DT_SOCK: return FileKind::socket;
+    default: return FileKind::unknown;
+    }
+}
+
+void fill_stat(FileStat& out, const struct stat& st) noexcept {
+    out.size = static_cast<std::uint64_t>(st.st_size);
+    out.inode = st.st_ino;
+    out.mtime_ns = std::int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+    out.mode = st.st_mode & 07777;
+    out.nlink = static_cast<std::uint32_t>(st.st_nlink);
+    out.kind = kind_of_mode(st.st_mode);
+}
+
+timespec to_timespec(Deadline d) noexcept {
+    if (d.is_never()) return {std::numeric_limits<time_t>::max() / 4, 0};
+    if (d.ns <= 0) return {0, 0};
+    return {static_cast<time_t>(d.ns / 1'000'000'000), static_cast<long>(d.ns % 1'000'000'000)};
+}
+
+// getdents64 into the caller's buffer, then rewrite the records in place into DirEntryRecord form.
+// Our records are never longer than the kernel's (16 + name vs 19 + name + NUL), so writing never
+// overtakes reading.
+void dir_read(Operation& op, ThreadCancelState& cs) noexcept {
+    auto& a = op.dir_read;
+    if (reinterpret_cast<std::uintptr_t>(a.buffer) % 8) { op.result = Error(Errc::invalid_argument, op.code); return; }
+    std::size_t len = a.len > INT_MAX ? INT_MAX : a.len;
+    quick(op, cs, [&] { return ::syscall(SYS_getdents64, a.dir, a.buffer, len); });
+    if (!op.result) return;
+    auto* base = static_cast<unsigned char*>(a.buffer);
+    std::size_t n = *op.result, s = 0, d = 0;
+    while (s < n) {
+        std::uint64_t ino;
+        std::uint16_t reclen;
+        unsigned char type;
+        std::memcpy(&ino, base + s, 8);
+        std::memcpy(&reclen, base + s + 16, 2);
+        type = base[s + 18];
+        const char* name = reinterpret_cast<const char*>(base + s + 19);
+        std::size_t name_len = ::strnlen(name, reclen - 19);
+        DirEntryRecord rec{};
+        rec.record_len = static_cast<std::uint16_t>((sizeof(DirEntryRecord) + name_len + 7) & ~std::size_t(7));
+        rec.name_len = static_cast<std::uint16_t>(name_len);
+        rec.kind = kind_of_dtype(type);
+        rec.inode = ino;
+        std::memmove(base + d + sizeof rec, name, name_len);
+        std::memcpy(base + d, &rec, sizeof rec);
+        d += rec.record_len;
+        s += reclen;
+    }
+    op.result = static_cast<std::uint64_t>(d);
+}
+
+}  // namespace
+
+void futex_wake_os(const std::atomic<std::uint32_t>* word, std::uint32_t max_waiters) noexcept {
+    int n = max_waiters > INT_MAX ? INT_MAX : static_cast<int>(max_waiters);
+    ::syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, n, nullptr, nullptr, 0);
+}
+
+void perform(Operation& op, ThreadCancelState& cs) noexcept {
+    switch (op.code) {
+    case Op::nop:
+        if (cs.take()) return canceled(op);
+        op.result = std::uint64_t(0);
+        return;
+    case Op::read:
+        return blocking(op, cs, [&] { return ::read(op.rw.fd, op.rw.data, op.rw.len); });
+    case Op::write:
+        return blocking(op, cs, [&] { return ::write(op.rw.fd, op.rw.data, op.rw.len); });
+    case Op::pread:
+        return blocking(op, cs, [&] { return ::pread(op.rw.fd, op.rw.data, op.rw.len, static_cast<off_t>(op.rw.offset)); });
+    case Op::pwrite:
+        return blocking(op, cs, [&] { return ::pwrite(op.rw.fd, op.rw.data, op.rw.len, static_cast<off_t>(op.rw.offset)); });
+    case Op::readv:
+    case Op::writev:
+    case Op::preadv:
+    case Op::pwritev: {
+        if (op.rw.len > INT_MAX) { op.result = Error(Errc::invalid_argument, op.code); return; }
+        auto* v = static_cast<const iovec*>(op.rw.data);
+        int cnt = static_cast<int>(op.rw.len);
+        auto off = static_cast<off_t>(op.rw.offset);
+        switch (op.code) {
+        case Op::readv: return blocking(op, cs, [&] { return ::readv(op.rw.fd, v, cnt); });
+        case Op::writev: return blocking(op, cs, [&] { return ::writev(op.rw.fd, v, cnt); });
+        case Op::preadv: return blocking(op, cs, [&] { return ::preadv(op.rw.fd, v, cnt, off); });
+        default: return blocking(op, cs, [&] { return ::pwritev(op.rw.fd, v, cnt, off); });
+        }
+    }
+    case Op::open: {
+        // Opening a FIFO can block until a peer opens it: interruptible.
+        CPath path(op.open.path);
+        if (path.error != Errc::ok) { op.result = Error(path.error, op.code); return; }
+        int flags = open_flags(op.open.options);
+        return blocking(op, cs, [&] { return ::openat(dir_fd(op.open.path.dir), path.buf, flags, op.open.options.mode); });
+    }
+    case Op::close: {
+        // Not a cancel point, never retried: Linux releases the descriptor even when close fails.
+        if (::close(op.fd) == 0 || errno == EINTR) op.result = std::uint64_t(0);
+        else fail(op, errno);
+        return;
+    }
+    case Op::stat: {
+        FileStat* out = op.stat.out;
+        struct stat st;
+        if (op.stat.path.len == 0) {
+            int fd = op.stat.path.dir;
+            if (fd == cwd_handle) quick(op, cs, [&] { return ::fstatat(AT_FDCWD, ".", &st, 0); });
+            else quick(op, cs, [&] { return ::fstat(fd, &st); });
+        } else {
+            with_path(op, cs, op.stat.path, [&](const char* p) { return ::fstatat(dir_fd(op.stat.path.dir), p, &st, 0); });
+        }
+        if (op.result) fill_stat(*out, st);
+        return;
+    }
+    case Op::fsync:
+        return quick(op, cs, [&] { return op.datasync ? ::fdatasync(op.fd) : ::fsync(op.fd); });
+    case Op::sendfile: {
+        auto& t = op.transfer;
+        off_t in_off = t.in_offset;
+        return blocking(op, cs, [&] { return ::sendfile(t.out, t.in, t.in_offset >= 0 ? &in_off : nullptr, t.len); });
+    }
+    case Op::copy_file_range: {
+        auto& t = op.transfer;
+        off_t in_off = t.in_offset, out_off = t.out_offset;
+        return blocking(op, cs, [&] {
+            return ::copy_file_range(t.in, t.in_offset >= 0 ? &in_off : nullptr, t.out, t.out_offset >= 0 ? &out_off : nullptr, t.len, 0);
+        });
+    }
+    case Op::mkdir:
+        return with_path(op, cs, op.mkdir.path, [&](const char* p) { return ::mkdirat(dir_fd(op.mkdir.path.dir), p, op.mkdir.mode); });
+    case Op::remove:
+        return with_path(op, cs, op.remove.path, [&](const char* p) {
+            return ::unlinkat(dir_fd(op.remove.path.dir), p, op.remove.directory ? AT_REMOVEDIR : 0);
+        });
+    case Op::rename: {
+        CPath to(op.rename.to);
+        if (to.error != Errc::ok) { op.result = Error(to.error, op.code); return; }
+        return with_path(op, cs, op.rename.from, [&](const char* from) {
+            return ::renameat(dir_fd(op.rename.from.dir), from, dir_fd(op.rename.to.dir), to.buf);
+        });
+    }
+    case Op::dir_read:
+        return dir_read(op, cs);
+    case Op::sleep: {
+        timespec ts = to_timespec(op.sleep);
+        if (!cs.enter_blocking()) return canceled(op);
+        int rc;
+        for (;;) {
+            rc = ::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
+            if (rc != EINTR) break;
+            if (cs.protection == Protection::unblocked && cs.requested.load(std::memory_order_seq_cst)) break;
+        }
+        cs.leave_blocking();
+        if (rc == 0) { op.result = std::uint64_t(0); return; }
+        if (rc == EINTR && cs.take()) return canceled(op);
+        return fail(op, rc);
+    }
+    case Op::futex_wait: {
+        auto& f = op.futex;
+        timespec ts = to_timespec(f.deadline);
+        if (!cs.enter_blocking()) return canceled(op);
+        long r = ::syscall(SYS_futex, f.word, FUTEX_WAIT_BITSET_PRIVATE, f.expected,
+                           f.deadline.is_never() ? nullptr : &ts, nullptr, FUTEX_BITSET_MATCH_ANY);
+        int e = r < 0 ? errno : 0;
+        cs.leave_blocking();
+        if (r == 0 || e == EAGAIN) { op.result = std::uint64_t(0); return; }
+        if (e == ETIMEDOUT) { op.result = Error(Errc::timeout, op.code); return; }
+        if (e == EINTR) {
+            if (cs.take()) return canceled(op);
+            op.result = std::uint64_t(0);  // a spurious wake: the caller re-checks its condition
+            return;
+        }
+        return fail(op, e);
+    }
+    case Op::yield:
+        if (cs.take()) return canceled(op);
+        ::sched_yield();
+        op.result = std::uint64_t(0);
+        return;
+    default:
+        op.result = Error(Errc::invalid_argument, op.code);
+        return;
+    }
+}
+
+}  // namespace zsync::rt
