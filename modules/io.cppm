@@ -376,6 +376,16 @@ Result<void> Group::spawn(Io io, bool concurrent, F&& f, A&&... args) {
     return r;
 }
 
+// Drives a stackless frame to completion on `io` (the seed's runStacklessAsync, docs/frame-abi.md §3):
+// init from `args`, then resume, performing each Operation it returns, until it finishes; the Result
+// is constructed at `result` and the frame destroyed. `memory` is d.size bytes aligned to d.align.
+export inline void drive_frame(Io io, const FrameDescriptor& d, void* memory, void* args, void* result) noexcept {
+    d.init(memory, args);
+    while (Operation* op = d.resume(memory)) io.vtable->operate(io.ctx, *op);
+    d.take_result(memory, result);
+    d.destroy(memory);
+}
+
 template <class F, class... A>
 Result<void> Group::async(Io io, F&& f, A&&... args) { return spawn(io, false, std::forward<F>(f), std::forward<A>(args)...); }
 template <class F, class... A>

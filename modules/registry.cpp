@@ -23,14 +23,16 @@ std::size_t bucket_of(const void* fn) noexcept {
 }
 }  // namespace
 
-void register_frame(FrameRegistration& entry) noexcept {
-    if (find_frame(entry.function)) return;  // first registration wins
+bool register_frame(FrameRegistration& entry) noexcept {
+    if (!entry.frame || entry.frame->abi_version != frame_abi_version) return false;
+    if (find_frame(entry.function)) return true;  // already registered
     auto& head = buckets[bucket_of(entry.function)];
     // relaxed load: the CAS below re-validates; release on success publishes entry's fields to readers.
     FrameRegistration* old = head.load(std::memory_order_relaxed);
     do {
         entry.next = old;
     } while (!head.compare_exchange_weak(old, &entry, std::memory_order_release, std::memory_order_relaxed));
+    return true;
 }
 
 const FrameDescriptor* find_frame(const void* function) noexcept {

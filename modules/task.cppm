@@ -86,11 +86,21 @@ struct FrameRegistration {
     FrameRegistration* next = nullptr;  // owned by the registry
 };
 
-// Adds `entry` to the registry. Thread-safe, lock-free, no allocation. Registering the same function
-// twice keeps the first entry.
-void register_frame(FrameRegistration& entry) noexcept;
+// Adds `entry` to the registry. Thread-safe, lock-free, no allocation. A function already registered
+// keeps its entry (two concurrent registrations of one function are harmless: both describe it).
+// Returns false (and ignores the entry) when its frame was built for another frame_abi_version.
+bool register_frame(FrameRegistration& entry) noexcept;
 // The frame for the function at `function`, or nullptr if none was generated. Thread-safe, lock-free.
 const FrameDescriptor* find_frame(const void* function) noexcept;
+
+// The argument block of a task (part of the frame ABI: a frame's init reads its arguments from it):
+// the callable and its decayed arguments, in this order.
+template <class Fn, class... A>
+struct TaskArgs {
+    using Tuple = std::tuple<A...>;
+    Fn fn;
+    std::tuple<A...> args;
+};
 
 template <class F>
 const void* function_identity(F* f) noexcept {
@@ -100,14 +110,6 @@ const void* function_identity(F* f) noexcept {
 }  // namespace zsync
 
 namespace zsync::detail {
-
-// The argument block of a task: the callable and its decayed arguments.
-template <class Fn, class... A>
-struct TaskArgs {
-    using Tuple = std::tuple<A...>;
-    Fn fn;
-    std::tuple<A...> args;
-};
 
 template <class Fn, class... A>
 using task_return_t = std::invoke_result_t<Fn&&, A&&...>;
