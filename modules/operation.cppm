@@ -4,13 +4,14 @@
 // I/O surface by performing Operations: BlockingIo makes the syscall, a green thread parks until the
 // reactor completes it, a stackless frame returns it from resume() and is resumed with the slot filled.
 // It holds no pointers to backend state and owns nothing: paths and buffers are borrowed from the caller
-// and must outlive the wait. Trivially copyable, 64 bytes.
+// and must outlive the wait. Trivially copyable, at most 64 bytes (checked below).
 module;
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <type_traits>
 export module zsync:operation;
 import :error;
 import :result;
@@ -124,6 +125,9 @@ private:
         return {dir, p.size() > 0xffff'ffffu ? 0xffff'ffffu : static_cast<std::uint32_t>(p.size()), p.data()};
     }
 };
+
+static_assert(sizeof(Operation) <= 64, "an Operation is embedded in every frame that waits: keep it small");
+static_assert(std::is_trivially_copyable_v<Operation>);
 
 // The packed record format dir_read writes (OS-independent): a header followed by `name_len` bytes of
 // name, the next record starting at the next 8-byte boundary.

@@ -49,23 +49,30 @@ public:
     Result(U&& v) : has_(true) { std::construct_at(&value_, std::forward<U>(v)); }
     Result(Error e) noexcept : has_(false) { std::construct_at(&error_, e); }
 
-    Result(const Result& o) requires std::is_copy_constructible_v<T> : has_(o.has_) {
+    // Trivially copyable and destructible when T is (so an Operation, which holds a Result, is too).
+    Result(const Result&) requires std::is_trivially_copy_constructible_v<T> = default;
+    Result(Result&&) requires std::is_trivially_move_constructible_v<T> = default;
+    Result& operator=(const Result&) requires std::is_trivially_copyable_v<T> = default;
+    Result& operator=(Result&&) requires std::is_trivially_copyable_v<T> = default;
+    ~Result() requires std::is_trivially_destructible_v<T> = default;
+
+    Result(const Result& o) requires(std::is_copy_constructible_v<T> && !std::is_trivially_copy_constructible_v<T>) : has_(o.has_) {
         if (has_) std::construct_at(&value_, o.value_);
         else std::construct_at(&error_, o.error_);
     }
-    Result(Result&& o) noexcept(std::is_nothrow_move_constructible_v<T>) : has_(o.has_) {
+    Result(Result&& o) noexcept(std::is_nothrow_move_constructible_v<T>) requires(!std::is_trivially_move_constructible_v<T>) : has_(o.has_) {
         if (has_) std::construct_at(&value_, std::move(o.value_));
         else std::construct_at(&error_, o.error_);
     }
-    Result& operator=(const Result& o) requires std::is_copy_constructible_v<T> {
+    Result& operator=(const Result& o) requires(std::is_copy_constructible_v<T> && !std::is_trivially_copyable_v<T>) {
         if (this != &o) { destroy(); has_ = o.has_; if (has_) std::construct_at(&value_, o.value_); else std::construct_at(&error_, o.error_); }
         return *this;
     }
-    Result& operator=(Result&& o) noexcept(std::is_nothrow_move_constructible_v<T>) {
+    Result& operator=(Result&& o) noexcept(std::is_nothrow_move_constructible_v<T>) requires(!std::is_trivially_copyable_v<T>) {
         if (this != &o) { destroy(); has_ = o.has_; if (has_) std::construct_at(&value_, std::move(o.value_)); else std::construct_at(&error_, o.error_); }
         return *this;
     }
-    ~Result() { destroy(); }
+    ~Result() requires(!std::is_trivially_destructible_v<T>) { destroy(); }
 
     bool has_value() const noexcept { return has_; }
     explicit operator bool() const noexcept { return has_; }
