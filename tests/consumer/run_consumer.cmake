@@ -1,0 +1,57 @@
+# cmake -P script behind the consumer.find_package test (see CMakeLists.txt beside it).
+# Inputs (-D): ZSYNC_BUILD_DIR WORK_DIR PROJECT_DIR GENERATOR MAKE_PROGRAM CXX_COMPILER BUILD_TYPE
+#              CXX_FLAGS LINK_FLAGS
+cmake_minimum_required(VERSION 3.28)
+
+foreach(var ZSYNC_BUILD_DIR WORK_DIR PROJECT_DIR GENERATOR CXX_COMPILER)
+  if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
+    message(FATAL_ERROR "run_consumer.cmake: -D${var}=... is required")
+  endif()
+endforeach()
+if(NOT BUILD_TYPE)
+  set(BUILD_TYPE Debug)
+endif()
+
+set(prefix "${WORK_DIR}/prefix")
+set(build "${WORK_DIR}/build")
+
+# Runs one step, echoing it, and stops the test on failure.
+function(step what)
+  string(REPLACE ";" " " shown "${ARGN}")
+  message(STATUS "consumer: ${what}: ${shown}")
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "consumer: ${what} failed (${rc})")
+  endif()
+endfunction()
+
+# A fresh prefix and build tree every time: nothing left over from an earlier install can help.
+file(REMOVE_RECURSE "${WORK_DIR}")
+file(MAKE_DIRECTORY "${WORK_DIR}")
+
+step("install zsync" "${CMAKE_COMMAND}" --install "${ZSYNC_BUILD_DIR}" --prefix "${prefix}" --config "${BUILD_TYPE}")
+
+set(configure_args
+  -S "${PROJECT_DIR}" -B "${build}" -G "${GENERATOR}"
+  "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}"
+  "-DCMAKE_BUILD_TYPE=${BUILD_TYPE}"
+  "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}"
+  "-DCMAKE_EXE_LINKER_FLAGS=${LINK_FLAGS}"
+  "-DCMAKE_PREFIX_PATH=${prefix}"
+  # Only the fresh prefix may provide zsync (never a system-wide or user-registry copy).
+  -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
+  -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF)
+if(MAKE_PROGRAM)
+  list(APPEND configure_args "-DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM}")
+endif()
+step("configure consumer" "${CMAKE_COMMAND}" ${configure_args})
+step("build consumer" "${CMAKE_COMMAND}" --build "${build}" --config "${BUILD_TYPE}")
+
+# The package must come from the prefix just installed.
+file(STRINGS "${build}/CMakeCache.txt" zsync_dir REGEX "^zsync_DIR:")
+string(FIND "${zsync_dir}" "${prefix}/" at)
+if(NOT at GREATER -1)
+  message(FATAL_ERROR "consumer: zsync was found outside ${prefix}: ${zsync_dir}")
+endif()
+
+step("run consumer" "${build}/app")
