@@ -8,3 +8,4 @@ export import :task;
 export import :io;
 export import :fs;
 export import :blocking;
+export import :pool;

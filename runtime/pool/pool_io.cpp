@@ -1,0 +1,251 @@
+// ThreadPoolIo: the table. Scheduling lives in scheduler.cpp; Operations run as syscalls on the
+// calling worker (runtime/detail/perform.cpp) under the current task's cancellation state, so a
+// cancelled task blocked in read/accept/sleep/futex is interrupted by the SIGURG protocol.
+module;
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <thread>
+#include <vector>
+#include "../detail/atomics.hpp"
+#include "../detail/cancel_state.hpp"
+#include "../detail/context_pool.hpp"
+#include "work_deque.hpp"
+#include "injector.hpp"
+module zsync;
+#include "../detail/perform.hpp"
+#include "pool_state.hpp"
+
+namespace zsync {
+
+namespace {
+
+using rt::pool::Pool;
+using rt::pool::Task;
+namespace P = rt::pool;
+
+struct PoolCtx {
+    Pool* pool = nullptr;
+    void reset() noexcept { pool = nullptr; }
+};
+using Ctx = rt::ContextPool<PoolCtx>;
+
+Pool* pool_of(void* ctx) noexcept {
+    PoolCtx* c = Ctx::resolve(ctx);
+    return c ? c->pool : nullptr;
+}
+
+AnyFuture* p_async(void* ctx, const TaskStart& ts, void* result) noexcept {
+    const TaskDescriptor& d = *ts.descriptor;
+    Pool* p = pool_of(ctx);
+    if (!p) {
+        d.discard_args(ts.args);
+        d.fail(result, Error(Errc::io_gone, Op::async));
+        return nullptr;
+    }
+    Task* t = P::make_task(ts, nullptr);
+    if (!t) {  // no memory for a task block: run it inline (always a valid schedule for async)
+        d.start(ts.args, result);
+        return nullptr;
+    }
+    if (!p->spawn(t)) {
+        P::fail_task(t);  // shutting down: the result is shut_down, delivered through the handle
+    }
+    return reinterpret_cast<AnyFuture*>(t);
+}
+
+Result<AnyFuture*> p_concurrent(void* ctx, const TaskStart& ts) noexcept {
+    Pool* p = pool_of(ctx);
+    if (!p) return Error(Errc::io_gone, Op::concurrent);
+    if (p->stopping()) return Error(Errc::shut_down, Op::concurrent);
+    Task* t = P::make_task(ts, nullptr);
+    if (!t) return Error(Errc::concurrency_unavailable, Op::concurrent);
+    if (!p->spawn_concurrent(t)) {
+        ts.descriptor->relocate_args(ts.args, t->args);  // failure leaves the arguments with the caller
+        P::free_task(t);
+        return Error(p->stopping() ? Errc::shut_down : Errc::concurrency_unavailable, Op::concurrent);
+    }
+    return reinterpret_cast<AnyFuture*>(t);
+}
+
+// The pool may be gone (a Future outliving its ThreadPoolIo): shutdown finished every task, and owner
+// tasks are freed only here, so the block is still valid and done.
+void take(Task* t, void* result) noexcept {
+    t->desc->relocate_result(result, t->result);
+    P::free_task(t);
+}
+
+void wait_for(void* ctx, Task* t) noexcept {
+    if (Pool* p = pool_of(ctx)) p->wait_done(t);
+    else P::futex_wait_while(&t->state, t->state.load(std::memory_order_acquire) & ~std::uint32_t(Task::done));
+}
+
+void p_await(void* ctx, AnyFuture* f, const TaskDescriptor&, void* result) noexcept {
+    Task* t = reinterpret_cast<Task*>(f);
+    wait_for(ctx, t);
+    take(t, result);
+}
+
+void p_cancel(void* ctx, AnyFuture* f, const TaskDescriptor&, void* result) noexcept {
+    Task* t = reinterpret_cast<Task*>(f);
+    if (!(t->state.load(std::memory_order_acquire) & Task::done)) t->cancel.request();
+    wait_for(ctx, t);
+    take(t, result);
+}
+
+P::Group* group_of(GroupState& gs) noexcept {
+    if (!gs.head) gs.head = new (std::nothrow) P::Group;
+    return static_cast<P::Group*>(gs.head);
+}
+
+// Links a new task into the group, or undoes everything and returns false.
+bool group_spawn(void* ctx, GroupState& gs, const TaskStart& ts, bool concurrent, Errc& why) noexcept {
+    Pool* p = pool_of(ctx);
+    if (!p) { why = Errc::io_gone; return false; }
+    if (p->stopping()) { why = Errc::shut_down; return false; }
+    P::Group* g = group_of(gs);
+    Task* t = g ? P::make_task(ts, g) : nullptr;
+    if (!t) { why = Errc::concurrency_unavailable; return false; }
+    g->outstanding.fetch_add(1, std::memory_order_relaxed);  // relaxed: the task's own start publishes it
+    g->lock.lock();
+    t->next = g->head;
+    if (g->head) g->head->prev = t;
+    g->head = t;
+    g->lock.unlock();
+    if (concurrent ? p->spawn_concurrent(t) : p->spawn(t)) return true;
+    g->lock.lock();
+    if (t->prev) t->prev->next = t->next;
+    else g->head = t->next;
+    if (t->next) t->next->prev = t->prev;
+    g->lock.unlock();
+    g->outstanding.fetch_sub(1, std::memory_order_relaxed);
+    ts.descriptor->relocate_args(ts.args, t->args);
+    P::free_task(t);
+    why = p->stopping() ? Errc::shut_down : Errc::concurrency_unavailable;
+    return false;
+}
+
+void release_group(GroupState& gs) noexcept {
+    delete static_cast<P::Group*>(gs.head);
+    gs.head = nullptr;
+}
+
+void p_group_async(void* ctx, GroupState& gs, const TaskStart& ts) noexcept {
+    Errc why;
+    if (!group_spawn(ctx, gs, ts, false, why)) {
+        // async cannot fail: a task that cannot be queued runs inline (its result is discarded).
+        if (why == Errc::concurrency_unavailable) {
+            alignas(std::max_align_t) std::byte small[256];
+            const TaskDescriptor& d = *ts.descriptor;
+            bool heap = d.result_size > sizeof small || d.result_align > alignof(std::max_align_t);
+            void* buf = heap ? ::operator new(d.result_size, std::align_val_t(d.result_align), std::nothrow) : small;
+            if (!buf) { d.discard_args(ts.args); return; }
+            d.start(ts.args, buf);
+            d.discard_result(buf);
+            if (heap) ::operator delete(buf, std::align_val_t(d.result_align));
+        } else {
+            ts.descriptor->discard_args(ts.args);
+        }
+    }
+    if (gs.head && static_cast<P::Group*>(gs.head)->outstanding.load(std::memory_order_acquire) == 0 &&
+        !static_cast<P::Group*>(gs.head)->head)
+        release_group(gs);
+}
+
+Result<void> p_group_concurrent(void* ctx, GroupState& gs, const TaskStart& ts) noexcept {
+    Errc why;
+    if (group_spawn(ctx, gs, ts, true, why)) return {};
+    if (gs.head && static_cast<P::Group*>(gs.head)->outstanding.load(std::memory_order_acquire) == 0) release_group(gs);
+    return Error(why, Op::group_concurrent);
+}
+
+void wait_group_uninterruptibly(void* ctx, P::Group* g) noexcept {
+    if (Pool* p = pool_of(ctx)) { p->wait_group(g, false); return; }
+    for (std::uint32_t n; (n = g->outstanding.load(std::memory_order_acquire)) != 0;) P::futex_wait_while(&g->outstanding, n);
+}
+
+Result<void> p_group_await(void* ctx, GroupState& gs) noexcept {
+    auto* g = static_cast<P::Group*>(gs.head);
+    if (!g) return {};
+    bool ok = true;
+    if (Pool* p = pool_of(ctx)) ok = p->wait_group(g, true);
+    else wait_group_uninterruptibly(ctx, g);
+    release_group(gs);
+    if (!ok) return Error(Errc::canceled, Op::group_await);
+    return {};
+}
+
+void p_group_cancel(void* ctx, GroupState& gs) noexcept {
+    auto* g = static_cast<P::Group*>(gs.head);
+    if (!g) return;
+    Pool::cancel_group(g);
+    wait_group_uninterruptibly(ctx, g);
+    release_group(gs);
+}
+
+CancelProtection p_swap(void*, CancelProtection p) noexcept {
+    rt::ThreadCancelState& cs = P::current_cancel();
+    auto old = cs.protection == rt::Protection::blocked ? CancelProtection::blocked : CancelProtection::unblocked;
+    cs.protection = p == CancelProtection::blocked ? rt::Protection::blocked : rt::Protection::unblocked;
+    return old;
+}
+void p_recancel(void*) noexcept { P::current_cancel().recancel(); }
+Result<void> p_check_cancel(void* ctx) noexcept {
+    if (!pool_of(ctx)) return Error(Errc::io_gone, Op::check_cancel);
+    if (P::current_cancel().take()) return Error(Errc::canceled, Op::check_cancel);
+    return {};
+}
+void p_futex_wake(void*, const std::atomic<std::uint32_t>* word, std::uint32_t n) noexcept { rt::futex_wake_os(word, n); }
+
+void p_operate(void* ctx, Operation& op) noexcept {
+    if (!pool_of(ctx)) { op.result = Error(Errc::io_gone, op.code); return; }
+    rt::perform(op, P::current_cancel());
+}
+
+void p_batch(void* ctx, Operation* ops, std::size_t count) noexcept {
+    bool live = pool_of(ctx) != nullptr, cancelled = false;
+    rt::ThreadCancelState& cs = P::current_cancel();
+    for (std::size_t i = 0; i < count; ++i) {
+        Operation& op = ops[i];
+        if (!live) op.result = Error(Errc::io_gone, op.code);
+        else if (cancelled && op.code != Op::close) op.result = Error(Errc::canceled, op.code);
+        else {
+            rt::perform(op, cs);
+            cancelled = cancelled || (!op.result && op.result.error().canceled());
+        }
+    }
+}
+
+constexpr IoVTable pool_table{
+    p_async, p_concurrent, p_await, p_cancel,
+    p_group_async, p_group_concurrent, p_group_await, p_group_cancel,
+    p_swap, p_recancel, p_check_cancel,
+    p_futex_wake, p_operate, p_batch,
+};
+
+}  // namespace
+
+ThreadPoolIo::ThreadPoolIo(Options o) {
+    unsigned n = o.workers ? o.workers : std::max(1u, std::thread::hardware_concurrency());
+    PoolCtx* c = nullptr;
+    io_ = Io{Ctx::acquire(c), &pool_table};
+    c->pool = new Pool(Pool::Config{n, o.max_concurrent});
+}
+
+ThreadPoolIo::~ThreadPoolIo() {
+    PoolCtx* c = Ctx::resolve(io_.ctx);
+    delete c->pool;  // the shutdown protocol (scheduler.cpp); tasks may still use io_ until it returns
+    c->pool = nullptr;
+    Ctx::release(io_.ctx);
+}
+
+unsigned ThreadPoolIo::workers() const noexcept {
+    PoolCtx* c = Ctx::resolve(io_.ctx);
+    return c && c->pool ? c->pool->worker_count() : 0;
+}
+
+}  // namespace zsync

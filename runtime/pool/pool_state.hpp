@@ -1,0 +1,115 @@
+// ThreadPoolIo's internal state. Functions defined here must be `inline`: in a module purview an
+// in-class definition is not implicitly inline, and two units include this.
+// Include in the purview of a `module zsync;` unit, after the global
+// module fragment has included <thread>, <vector>, <mutex> and ../detail/{atomics,cancel_state}.hpp,
+// work_deque.hpp and injector.hpp.
+#pragma once
+
+namespace zsync::rt::pool {
+
+struct Group;
+
+// One task: a header followed by its argument block and its result, in one allocation.
+//
+// Ownership: a task started by async/concurrent ("owner task") is freed only by its Future's await or
+// cancel, never by the pool, so a Future may even outlive the pool (its slots then find the task
+// finished by shutdown). A group task is freed by whoever finishes it (worker or shutdown).
+struct Task {
+    enum : std::uint32_t { queued = 0, running = 1, done = 2, waiter = 4 };  // state values; waiter is a bit
+
+    const TaskDescriptor* desc;
+    Group* group;              // null for owner tasks
+    Task* next = nullptr;      // injector link; group list link
+    Task* prev = nullptr;      // group list link
+    Atomic<std::uint32_t> state{queued};  // futex word: awaiters wait for `done`
+    ThreadCancelState cancel;  // the task's cancellation (requested by cancel / group cancel / shutdown)
+    void* args;
+    void* result;
+    std::uint32_t block_size, block_align;
+};
+
+// The backend side of a zsync::Group (GroupState::head points here). Freed by group_await /
+// group_cancel (the owner), never by the pool.
+struct Group {
+    Atomic<std::uint32_t> outstanding{0};  // futex word: tasks not yet finished
+    SpinLock lock;                         // guards the list
+    Task* head = nullptr;
+};
+
+class Pool;
+
+// One worker thread: its deque, and the task it is running (for shutdown's cancellation sweep).
+struct Worker {
+    Pool* pool;
+    unsigned index;
+    WorkDeque<Task> deque;
+    SpinLock current_lock;   // held while publishing/clearing `current` and while cancelling it
+    Task* current = nullptr;
+    std::thread thread;
+};
+
+class Pool {
+public:
+    struct Config {
+        unsigned workers;
+        unsigned max_concurrent;  // extra threads for `concurrent`
+    };
+    explicit Pool(Config c);
+    ~Pool();  // the shutdown protocol (scheduler.cpp)
+
+    // Queues a task (or runs it inline under the saturation policy). False if shutting down.
+    bool spawn(Task* t) noexcept;
+    // Starts `t` on a thread of its own; false when the limit is reached or shutting down.
+    bool spawn_concurrent(Task* t) noexcept;
+    // Waits until `t` is done, running queued work of this worker meanwhile (await policy).
+    void wait_done(Task* t) noexcept;
+    // Waits until the group has no outstanding task. Returns false if the waiting task was
+    // cancelled meanwhile (the group's tasks are then cancelled and joined before returning).
+    bool wait_group(Group* g, bool cancelable) noexcept;
+    // Requests cancellation of every task of `g` (group lock held while signalling).
+    static void cancel_group(Group* g) noexcept;
+
+    inline bool stopping() const noexcept { return stopping_.load(std::memory_order_seq_cst); }
+    inline unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
+
+private:
+    void worker_main(Worker& w) noexcept;
+    Task* find_work(Worker& w) noexcept;
+    void dispatch(Worker* w, Task* t) noexcept;
+    void notify() noexcept;
+    void park(Worker& w) noexcept;
+    bool any_work() noexcept;
+
+    std::vector<std::unique_ptr<Worker>> workers_;
+    Injector<Task> injector_;
+    Atomic<bool> stopping_{false};
+    Atomic<std::uint32_t> injecting_{0};  // spawns from non-workers between their stopping check and push
+    // Parking: idle workers sleep on `epoch`; a producer bumps it when `sleepers` > 0.
+    alignas(64) Atomic<std::uint32_t> epoch_{0};
+    alignas(64) Atomic<std::uint32_t> sleepers_{0};
+    // Threads started by `concurrent`, and the tasks they run (for shutdown's sweep).
+    unsigned max_concurrent_;
+    std::mutex extra_mutex_;
+    std::vector<Task*> extra_running_;
+    Atomic<std::uint32_t> extra_threads_{0};  // futex word: shutdown waits for 0
+};
+
+// The task running on the calling thread (nullptr outside any task) and its worker (nullptr on a
+// thread that is not one of this process's pool workers).
+Task*& current_task() noexcept;
+Worker*& current_worker() noexcept;
+// The cancellation state operations on the calling thread use: the current task's, or a per-thread
+// one for code that runs outside any task.
+ThreadCancelState& current_cancel() noexcept;
+
+// Runs `t` on the calling thread (state, current task, start, completion).
+void run_task(Task* t, Worker* w) noexcept;
+// Completes `t` without running it (shutdown): its result becomes Errc::shut_down.
+void fail_task(Task* t) noexcept;
+// Allocates a task block for `d` and moves the argument block into it.
+Task* make_task(const TaskStart& ts, Group* g) noexcept;
+void free_task(Task* t) noexcept;
+// Waits (uninterruptibly unless `cs` is given) until *word != value.
+void futex_wait_while(const Atomic<std::uint32_t>* word, std::uint32_t value) noexcept;
+
+}  // namespace zsync::rt::pool

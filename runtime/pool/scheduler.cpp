@@ -1,0 +1,396 @@
+// ThreadPoolIo's scheduler: workers, spawning, awaiting, parking and shutdown.
+//
+// Spawn. A worker pushes to its own deque; if the deque is full the task runs inline at once (the
+// saturation policy: `async` may always run inline). Any other thread pushes to the injector.
+// Then notify() wakes one parked worker.
+//
+// Parking, with no lost wake-up. Worker: e = epoch; sleepers += 1; fence; if any queue looks non-empty
+// or we are stopping, undo and return; else futex_wait(epoch, e). Producer: push (release); fence;
+// if sleepers > 0: epoch += 1, futex_wake(epoch, 1). The two seq_cst fences order "push, read sleepers"
+// against "count self, read queues": at least one side sees the other.
+//
+// Await policy. A worker awaiting task T first runs tasks from its OWN deque, most recent first, until
+// T is done or the deque is empty (spawn-then-await locality: T itself is usually on top). Those tasks
+// were queued by the awaiting task or by tasks it ran, and running them here is a schedule `async`
+// already permits. It never steals while awaiting: unrelated work on this stack could wait for
+// something the awaiting task does later. Then it blocks on T's state word (a futex), interruptibly:
+// if the awaiting task is cancelled meanwhile, the request is forwarded to T, the wait continues
+// uninterruptibly, and the awaiting task's request is re-armed for its next cancel point.
+//
+// Shutdown (~Pool), numbered; each step names the race it closes:
+//   1. stopping = true (seq_cst). From now on dispatch() fails tasks instead of running them, and
+//      spawn() refuses new ones (shut_down).
+//   2. Wait until no spawn from a non-worker thread is between its stopping check and its push
+//      (`injecting` counter): after this, the injector receives nothing more.
+//   3. Sweep: request cancellation of the task each worker and each extra thread is running, under
+//      that thread's `current` lock. run_task publishes `current` under the same lock and only then
+//      checks `stopping`, so a task either is seen by the sweep or sees stopping and is not run.
+//   4. Wake every parked worker; each drains its deque (failing what it finds) and exits when its deque
+//      is empty. Join them.
+//   5. Wait for the extra threads of `concurrent` to finish (their tasks were cancelled in step 3).
+//   6. Fail whatever is left in the injector.
+// A task that ignores cancellation and never returns keeps shutdown waiting: there is no safe way to
+// stop a thread that runs user code.
+module;
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <system_error>
+#include <thread>
+#include <vector>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "../detail/atomics.hpp"
+#include "../detail/cancel_state.hpp"
+#include "work_deque.hpp"
+#include "injector.hpp"
+module zsync;
+#include "../detail/perform.hpp"
+#include "pool_state.hpp"
+
+namespace zsync::rt::pool {
+
+namespace {
+thread_local Task* tls_task = nullptr;
+thread_local Worker* tls_worker = nullptr;
+thread_local ThreadCancelState tls_outside_cancel;
+
+long futex(const void* word, int op, std::uint32_t val) noexcept {
+    return ::syscall(SYS_futex, word, op, val, nullptr, nullptr, 0);
+}
+
+std::size_t round_up(std::size_t n, std::size_t a) noexcept { return (n + a - 1) / a * a; }
+}  // namespace
+
+Task*& current_task() noexcept { return tls_task; }
+Worker*& current_worker() noexcept { return tls_worker; }
+ThreadCancelState& current_cancel() noexcept { return tls_task ? tls_task->cancel : tls_outside_cancel; }
+
+void futex_wait_while(const Atomic<std::uint32_t>* word, std::uint32_t value) noexcept {
+    // acquire: whoever changed the word published what it guards before changing it.
+    while (word->load(std::memory_order_acquire) == value) futex(word, FUTEX_WAIT_PRIVATE, value);
+}
+
+Task* make_task(const TaskStart& ts, Group* g) noexcept {
+    const TaskDescriptor& d = *ts.descriptor;
+    std::size_t align = std::max<std::size_t>({alignof(Task), d.args_align, d.result_align});
+    std::size_t args_off = round_up(sizeof(Task), d.args_align);
+    std::size_t result_off = round_up(args_off + d.args_size, d.result_align);
+    std::size_t total = round_up(result_off + d.result_size, align);
+    void* mem = ::operator new(total, std::align_val_t(align), std::nothrow);
+    if (!mem) return nullptr;
+    Task* t = ::new (mem) Task;
+    t->desc = &d;
+    t->group = g;
+    t->args = static_cast<std::byte*>(mem) + args_off;
+    t->result = static_cast<std::byte*>(mem) + result_off;
+    t->block_size = static_cast<std::uint32_t>(total);
+    t->block_align = static_cast<std::uint32_t>(align);
+    d.relocate_args(t->args, ts.args);
+    return t;
+}
+
+void free_task(Task* t) noexcept {
+    auto a = static_cast<std::align_val_t>(t->block_align);
+    t->~Task();
+    ::operator delete(static_cast<void*>(t), a);
+}
+
+namespace {
+// The task has produced its result (or its failure): hand it to its owner.
+void complete(Task* t) noexcept {
+    if (Group* g = t->group) {
+        t->desc->discard_result(t->result);
+        g->lock.lock();
+        if (t->prev) t->prev->next = t->next;
+        else g->head = t->next;
+        if (t->next) t->next->prev = t->prev;
+        g->lock.unlock();
+        free_task(t);
+        // acq_rel: the group's awaiter, on seeing 0, may free g; everything above happened before.
+        if (g->outstanding.fetch_sub(1, std::memory_order_acq_rel) == 1) futex(&g->outstanding, FUTEX_WAKE_PRIVATE, INT_MAX);
+        return;
+    }
+    // acq_rel: release publishes the result to the awaiter; acquire sees whether it is sleeping.
+    std::uint32_t old = t->state.exchange(Task::done, std::memory_order_acq_rel);
+    if (old & Task::waiter) futex(&t->state, FUTEX_WAKE_PRIVATE, INT_MAX);
+}
+}  // namespace
+
+void fail_task(Task* t) noexcept {
+    t->desc->discard_args(t->args);
+    t->desc->fail(t->result, Error(Errc::shut_down, Op::async));
+    complete(t);
+}
+
+void run_task(Task* t, Worker* w) noexcept {
+    Task* prev = tls_task;
+    if (w) {
+        w->current_lock.lock();
+        w->current = t;
+        w->current_lock.unlock();
+        if (w->pool->stopping()) {  // after publishing: see shutdown step 3
+            w->current_lock.lock();
+            w->current = prev;
+            w->current_lock.unlock();
+            return fail_task(t);
+        }
+    }
+    tls_task = t;
+    t->desc->start(t->args, t->result);
+    tls_task = prev;
+    if (w) {
+        w->current_lock.lock();
+        w->current = prev;
+        w->current_lock.unlock();
+    }
+    complete(t);
+}
+
+Pool::Pool(Config c) : max_concurrent_(c.max_concurrent) {
+    install_interrupt_handler();
+    unsigned n = std::max(1u, c.workers);
+    workers_.reserve(n);
+    for (unsigned i = 0; i < n; ++i) {
+        auto w = std::make_unique<Worker>();
+        w->pool = this;
+        w->index = i;
+        workers_.push_back(std::move(w));
+    }
+    for (auto& w : workers_) {
+        Worker* wp = w.get();
+        wp->thread = std::thread([this, wp] { worker_main(*wp); });
+    }
+}
+
+Pool::~Pool() {
+    stopping_.store(true, std::memory_order_seq_cst);                                   // 1
+    while (injecting_.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();  // 2
+    for (auto& w : workers_) {                                                          // 3
+        w->current_lock.lock();
+        if (w->current) w->current->cancel.request();
+        w->current_lock.unlock();
+    }
+    {
+        std::lock_guard lock(extra_mutex_);
+        for (Task* t : extra_running_) t->cancel.request();
+    }
+    epoch_.fetch_add(1, std::memory_order_release);                                     // 4
+    futex(&epoch_, FUTEX_WAKE_PRIVATE, INT_MAX);
+    for (auto& w : workers_) w->thread.join();
+    for (std::uint32_t n; (n = extra_threads_.load(std::memory_order_acquire)) != 0;)   // 5
+        futex(&extra_threads_, FUTEX_WAIT_PRIVATE, n);
+    while (Task* t = injector_.pop()) fail_task(t);                                     // 6
+}
+
+void Pool::notify() noexcept {
+    fence_seq_cst();  // seq_cst: the parking protocol (see the header)
+    if (sleepers_.load(std::memory_order_relaxed) == 0) return;
+    epoch_.fetch_add(1, std::memory_order_release);  // release: nothing to publish beyond the queues' own
+    futex(&epoch_, FUTEX_WAKE_PRIVATE, 1);
+}
+
+bool Pool::spawn(Task* t) noexcept {
+    Worker* w = tls_worker;
+    if (w && w->pool == this) {
+        if (stopping()) return false;
+        if (!w->deque.owner().push(t)) {  // full: the saturation policy runs it now
+            run_task(t, w);
+            return true;
+        }
+        notify();
+        return true;
+    }
+    injecting_.fetch_add(1, std::memory_order_seq_cst);  // seq_cst: pairs with shutdown step 2
+    if (stopping()) {
+        injecting_.fetch_sub(1, std::memory_order_release);
+        return false;
+    }
+    injector_.push(t);
+    injecting_.fetch_sub(1, std::memory_order_release);
+    notify();
+    return true;
+}
+
+bool Pool::spawn_concurrent(Task* t) noexcept {
+    if (stopping()) return false;
+    // relaxed: a counter checked against a limit; the thread's own start is ordered by std::thread.
+    if (extra_threads_.fetch_add(1, std::memory_order_relaxed) >= max_concurrent_) {
+        extra_threads_.fetch_sub(1, std::memory_order_relaxed);
+        return false;
+    }
+    {
+        std::lock_guard lock(extra_mutex_);
+        extra_running_.push_back(t);
+    }
+    auto body = [this, t] {
+        tls_worker = nullptr;
+        if (stopping()) fail_task(t);  // registered before this check: see shutdown step 3
+        else {
+            tls_task = t;
+            t->desc->start(t->args, t->result);
+            tls_task = nullptr;
+            {
+                std::lock_guard lock(extra_mutex_);
+                extra_running_.erase(std::find(extra_running_.begin(), extra_running_.end(), t));
+            }
+            complete(t);
+            if (extra_threads_.fetch_sub(1, std::memory_order_acq_rel) == 1) futex(&extra_threads_, FUTEX_WAKE_PRIVATE, INT_MAX);
+            return;
+        }
+        {
+            std::lock_guard lock(extra_mutex_);
+            extra_running_.erase(std::find(extra_running_.begin(), extra_running_.end(), t));
+        }
+        if (extra_threads_.fetch_sub(1, std::memory_order_acq_rel) == 1) futex(&extra_threads_, FUTEX_WAKE_PRIVATE, INT_MAX);
+    };
+#if defined(__cpp_exceptions)
+    try {
+        std::thread(body).detach();
+    } catch (const std::system_error&) {
+        {
+            std::lock_guard lock(extra_mutex_);
+            extra_running_.erase(std::find(extra_running_.begin(), extra_running_.end(), t));
+        }
+        extra_threads_.fetch_sub(1, std::memory_order_relaxed);
+        return false;
+    }
+#else
+    std::thread(body).detach();
+#endif
+    return true;
+}
+
+void Pool::dispatch(Worker* w, Task* t) noexcept {
+    if (stopping()) fail_task(t);
+    else run_task(t, w);
+}
+
+bool Pool::any_work() noexcept {
+    if (injector_.maybe_nonempty()) return true;
+    for (auto& w : workers_)
+        if (w->deque.stealer().maybe_nonempty()) return true;
+    return false;
+}
+
+Task* Pool::find_work(Worker& w) noexcept {
+    if (Task* t = w.deque.owner().pop()) return t;
+    if (Task* t = injector_.pop()) return t;
+    std::size_t n = workers_.size();
+    for (std::size_t i = 1; i < n; ++i) {
+        Worker& victim = *workers_[(w.index + i) % n];
+        if (Task* t = victim.deque.stealer().steal()) return t;
+    }
+    return nullptr;
+}
+
+void Pool::park(Worker&) noexcept {
+    std::uint32_t e = epoch_.load(std::memory_order_acquire);
+    sleepers_.fetch_add(1, std::memory_order_relaxed);
+    fence_seq_cst();  // seq_cst: the parking protocol (see the header)
+    if (!any_work() && !stopping()) futex(&epoch_, FUTEX_WAIT_PRIVATE, e);
+    sleepers_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Pool::worker_main(Worker& w) noexcept {
+    tls_worker = &w;
+    for (;;) {
+        if (Task* t = find_work(w)) {
+            dispatch(&w, t);
+            continue;
+        }
+        if (stopping()) break;
+        park(w);
+    }
+    tls_worker = nullptr;
+}
+
+void Pool::wait_done(Task* t) noexcept {
+    Worker* w = tls_worker;
+    if (w && w->pool == this) {
+        while (!(t->state.load(std::memory_order_acquire) & Task::done)) {
+            Task* x = w->deque.owner().pop();
+            if (!x) break;
+            dispatch(w, x);
+        }
+    }
+    ThreadCancelState& me = current_cancel();
+    bool forwarded = false;
+    for (;;) {
+        // acquire: pairs with complete()'s exchange, so the result is visible once done is seen.
+        std::uint32_t s = t->state.load(std::memory_order_acquire);
+        if (s & Task::done) break;
+        if (!(s & Task::waiter)) {
+            // relaxed on failure: we re-read in the loop.
+            if (!t->state.compare_exchange_weak(s, s | Task::waiter, std::memory_order_acq_rel, std::memory_order_relaxed)) continue;
+            s |= Task::waiter;
+        }
+        if (forwarded) {
+            futex(&t->state, FUTEX_WAIT_PRIVATE, s);
+            continue;
+        }
+        if (!me.enter_blocking()) {  // the awaiting task was cancelled: forward it
+            t->cancel.request();
+            forwarded = true;
+            continue;
+        }
+        long r = futex(&t->state, FUTEX_WAIT_PRIVATE, s);
+        int e = r < 0 ? errno : 0;
+        me.leave_blocking();
+        if (e == EINTR && me.take()) {
+            t->cancel.request();
+            forwarded = true;
+        }
+    }
+    if (forwarded) me.recancel();
+}
+
+bool Pool::wait_group(Group* g, bool cancelable) noexcept {
+    Worker* w = tls_worker;
+    if (w && w->pool == this) {
+        while (g->outstanding.load(std::memory_order_acquire) != 0) {
+            Task* x = w->deque.owner().pop();
+            if (!x) break;
+            dispatch(w, x);
+        }
+    }
+    ThreadCancelState& me = current_cancel();
+    bool forwarded = !cancelable;
+    bool canceled = false;
+    for (;;) {
+        std::uint32_t n = g->outstanding.load(std::memory_order_acquire);
+        if (n == 0) break;
+        if (forwarded) {
+            futex(&g->outstanding, FUTEX_WAIT_PRIVATE, n);
+            continue;
+        }
+        if (!me.enter_blocking()) {
+            cancel_group(g);
+            forwarded = canceled = true;
+            continue;
+        }
+        long r = futex(&g->outstanding, FUTEX_WAIT_PRIVATE, n);
+        int e = r < 0 ? errno : 0;
+        me.leave_blocking();
+        if (e == EINTR && me.take()) {
+            cancel_group(g);
+            forwarded = canceled = true;
+        }
+    }
+    return !canceled;
+}
+
+void Pool::cancel_group(Group* g) noexcept {
+    g->lock.lock();
+    for (Task* t = g->head; t; t = t->next) t->cancel.request();
+    g->lock.unlock();
+}
+
+}  // namespace zsync::rt::pool
