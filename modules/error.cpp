@@ -13,11 +13,12 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(Op::none) + 1> o
     "nop", "read", "write", "pread", "pwrite", "readv", "writev", "preadv", "pwritev",
     "open", "close", "stat", "fsync", "sendfile", "copy_file_range",
     "mkdir", "remove", "rename", "dir_read",
+    "accept",
     "sleep", "futex_wait", "yield",
     "async", "concurrent", "await", "cancel", "group_async", "group_concurrent", "group_await",
     "group_cancel", "check_cancel", "futex_wake", "batch", "run", "none",
 };
-static_assert(static_cast<std::size_t>(Op::async) == 22, "op_names must follow Op");
+static_assert(static_cast<std::size_t>(Op::async) == 23, "op_names must follow Op");
 
 constexpr std::array<std::string_view, static_cast<std::size_t>(Errc::shut_down) + 1> errc_names{
     "ok", "system", "canceled", "concurrency unavailable", "end of stream", "timeout", "closed",

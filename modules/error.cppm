@@ -18,6 +18,7 @@ enum class Op : std::uint8_t {
     read, write, pread, pwrite, readv, writev, preadv, pwritev,
     open, close, stat, fsync, sendfile, copy_file_range,
     mkdir, remove, rename, dir_read,
+    accept,
     sleep, futex_wait, yield,
     operation_count_,  // not an operation: the number of Operation codes above
     // task-core calls (not Operations)

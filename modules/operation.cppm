@@ -65,7 +65,7 @@ struct Operation {
     struct Mkdir { Path path; std::uint32_t mode; };
     struct Remove { Path path; bool directory; };
     struct Rename { Path from; Path to; };
-    struct DirRead { Handle dir; void* buffer; std::uint64_t len; };
+    struct DirRead { Handle dir; void* buffer; std::uint64_t len; bool rewind; };          // rewind: from the first entry
     struct Futex { const std::atomic<std::uint32_t>* word; std::uint32_t expected; Deadline deadline; };
 
     Op code = Op::nop;
@@ -73,7 +73,7 @@ struct Operation {
     union {
         Rw rw;
         Open open;
-        Handle fd;  // close, fsync
+        Handle fd;  // close, fsync, accept
         Stat stat;
         Transfer transfer;
         Mkdir mkdir;
@@ -107,7 +107,13 @@ struct Operation {
     static Operation remove_at(Handle dir, std::string_view path, bool directory) noexcept { Operation op; op.code = Op::remove; op.remove = {make_path(dir, path), directory}; return op; }
     static Operation rename_at(Handle from_dir, std::string_view from, Handle to_dir, std::string_view to) noexcept { Operation op; op.code = Op::rename; op.rename = {make_path(from_dir, from), make_path(to_dir, to)}; return op; }
     // Fills `buffer` with packed directory entries (see DirEntryRecord); result = bytes used, 0 at the end.
-    static Operation dir_read_into(Handle dir, std::span<std::byte> buffer) noexcept { Operation op; op.code = Op::dir_read; op.dir_read = {dir, buffer.data(), buffer.size()}; return op; }
+    // Continues where the previous dir_read on the handle stopped, or from the first entry with `rewind`.
+    static Operation dir_read_into(Handle dir, std::span<std::byte> buffer, bool rewind = false) noexcept {
+        Operation op; op.code = Op::dir_read; op.dir_read = {dir, buffer.data(), buffer.size(), rewind}; return op;
+    }
+    // Accepts a connection on a listening socket; result = the new socket's handle (close-on-exec).
+    // The peer's address and the rest of networking arrive with the networking Operations.
+    static Operation accept(Handle listener) noexcept { Operation op; op.code = Op::accept; op.fd = listener; return op; }
     static Operation sleep_until(Deadline d) noexcept { Operation op; op.code = Op::sleep; op.sleep = d; return op; }
     // Waits while `word` holds `expected`, until woken, the deadline, or cancellation. May wake spuriously.
     static Operation futex_wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected, Deadline d = Deadline::never()) noexcept {
