@@ -1,5 +1,5 @@
 // Uses an installed zsync through `import zsync;` only: writes a file with zsync::File on BlockingIo,
-// reads it back in several ways and checks every byte. Exits non-zero on any error or mismatch.
+// reads it back in several ways (and once on ThreadPoolIo) and checks every byte. Exits non-zero on any error or mismatch.
 #include <algorithm>
 #include <cstddef>
 #include <cstdio>
@@ -106,6 +106,13 @@ int main() {
     check(!missing && missing.error().is(std::errc::no_such_file_or_directory),
           "opening a missing file reports ENOENT");
 
+    // 5. The same function on the other backend: ThreadPoolIo runs it as a task on a worker.
+    {
+        zsync::ThreadPoolIo pool(zsync::ThreadPoolIo::Options{.workers = 2});
+        auto again = pool.run(read_back, std::string_view(path), data.size());
+        if (ok(again, "read_back on ThreadPoolIo")) check(*again == data, "ThreadPoolIo reads the same bytes");
+    }
+
     auto cleanup = rt.run([&](zsync::Io io) -> zsync::Result<void> {
         if (auto r = zsync::Dir::cwd().delete_file(io, path); !r) return r;
         return zsync::Dir::cwd().delete_dir(io, dir);
@@ -116,6 +123,6 @@ int main() {
         std::fprintf(stderr, "consumer: %d check(s) failed\n", failures);
         return 1;
     }
-    std::puts("consumer: find_package(zsync) + import zsync + BlockingIo: all checks passed");
+    std::puts("consumer: find_package(zsync) + import zsync, BlockingIo and ThreadPoolIo: all checks passed");
     return 0;
 }
