@@ -14,10 +14,11 @@ constexpr int interrupt_signal = SIGURG;
 extern "C" void on_interrupt(int) {}
 }  // namespace
 
-std::int32_t current_tid() noexcept {
-    static thread_local std::int32_t tid = 0;
-    if (tid == 0) tid = static_cast<std::int32_t>(::gettid());
-    return tid;
+constinit thread_local std::int32_t cached_tid = 0;
+
+std::int32_t current_tid_slow() noexcept {
+    cached_tid = static_cast<std::int32_t>(::gettid());
+    return cached_tid;
 }
 
 void install_interrupt_handler() noexcept {
@@ -31,11 +32,8 @@ void install_interrupt_handler() noexcept {
     });
 }
 
-bool ThreadCancelState::enter_blocking() noexcept {
-    if (protection == Protection::blocked) return true;  // not interruptible: leave blocked_tid at 0
-    // seq_cst store then seq_cst load: the Dekker pair with request() (see the header).
-    blocked_tid.store(current_tid(), std::memory_order_seq_cst);
-    if (requested.load(std::memory_order_seq_cst) == 0) return true;
+// enter_blocking (inline, in the header) saw a request pending after its seq_cst store of blocked_tid.
+bool ThreadCancelState::enter_blocking_requested() noexcept {
     blocked_tid.store(0, std::memory_order_relaxed);
     return !take();
 }

@@ -57,14 +57,32 @@ struct ThreadCancelState {
     // Any thread: request cancellation and interrupt the owner's syscall until it acknowledges.
     void request() noexcept;
     // Owner, step 1: enter an interruptible syscall. Returns false (and leaves) if a request is
-    // deliverable, in which case the caller reports canceled (already consumed).
+    // deliverable, in which case the caller reports canceled (already consumed). Inline: it is on the
+    // path of every blocking Operation (docs/benchmarks.md); only the rare pending-request case is not.
     bool enter_blocking() noexcept;
+    // The rest of step 1 when a request was seen pending: undo blocked_tid and deliver it if allowed.
+    bool enter_blocking_requested() noexcept;
     // Owner, step 3: leave the syscall.
     void leave_blocking() noexcept { blocked_tid.store(0, std::memory_order_release); }
 };
 
+// The calling thread's kernel tid, cached per thread (0 until first asked). constinit: no dynamic
+// initialisation, so other translation units read it directly instead of through a TLS wrapper call.
+extern constinit thread_local std::int32_t cached_tid;
+std::int32_t current_tid_slow() noexcept;
 // The calling thread's kernel tid (cached).
-std::int32_t current_tid() noexcept;
+inline std::int32_t current_tid() noexcept {
+    std::int32_t tid = cached_tid;
+    return tid != 0 ? tid : current_tid_slow();
+}
+
+inline bool ThreadCancelState::enter_blocking() noexcept {
+    if (protection == Protection::blocked) return true;  // not interruptible: leave blocked_tid at 0
+    // seq_cst store then seq_cst load: the Dekker pair with request() (see the top of this file).
+    blocked_tid.store(current_tid(), std::memory_order_seq_cst);
+    if (requested.load(std::memory_order_seq_cst) == 0) [[likely]] return true;
+    return enter_blocking_requested();
+}
 // Installs the do-nothing SIGURG handler (once per process; thread-safe).
 void install_interrupt_handler() noexcept;
 

@@ -1,0 +1,10 @@
+# Runs PROGRAM with ARGS (a ;-list) and fails unless it exits 0 and its output matches EXPECT.
+# (PASS_REGULAR_EXPRESSION alone would ignore the exit code.)
+execute_process(COMMAND ${PROGRAM} ${ARGS} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+message("${out}${err}")
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "${PROGRAM} exited with ${rc}")
+endif()
+if(NOT out MATCHES "${EXPECT}")
+  message(FATAL_ERROR "${PROGRAM} did not print the expected figures (${EXPECT})")
+endif()
