@@ -195,7 +195,7 @@ void futex_wake_os(const std::atomic<std::uint32_t>* word, std::uint32_t max_wai
 namespace {
 
 // perform() below only dispatches: each frequent Operation has its own small function, reached by a tail
-// jump, and the rest share perform_other, whose path buffers take 8 KiB of stack and most callee-saved
+// jump, and the rest share perform_other, whose path buffers take over 4 KiB of stack and most callee-saved
 // registers. One function with every case makes each call pay that frame (docs/benchmarks.md).
 
 [[gnu::noinline]] void perform_nop(Operation& op, ThreadCancelState& cs) noexcept {

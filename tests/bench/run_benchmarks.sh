@@ -62,7 +62,7 @@ verdict() { if le "$1" "$2"; then echo met; else echo "NOT met"; fi; }
 
 echo "== machine"
 echo "nproc: $(nproc); cpu: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1); kernel: $(uname -r)"
-echo "copy dir: $copy_dir ($(stat -f -c %T "$copy_dir") filesystem)"
+echo "copy dir: $copy_dir ($(stat -f -c %T "$copy_dir") filesystem); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 
 failed=0
