@@ -166,9 +166,11 @@ Result<DirIterator::Entry> DirIterator::next(Io io) noexcept {
     for (;;) {
         if (pos_ >= end_) {
             if (done_) return Entry{{}, FileKind::unknown, 0};
-            Operation op = Operation::dir_read_into(dir_.handle, buffer_);
+            // The first read rewinds: the handle's position may be past entries an earlier walk read.
+            Operation op = Operation::dir_read_into(dir_.handle, buffer_, !started_);
             io.vtable->operate(io.ctx, op);
             if (!op.result) return op.result.error();
+            started_ = true;
             pos_ = 0;
             end_ = static_cast<std::size_t>(*op.result);
             if (end_ == 0) { done_ = true; return Entry{{}, FileKind::unknown, 0}; }

@@ -100,7 +100,8 @@ public:
     friend constexpr bool operator==(Dir, Dir) noexcept = default;
 };
 
-// Reads a directory's entries a buffer at a time (no allocation per entry). Not thread-safe.
+// Reads a directory's entries a buffer at a time (no allocation per entry), from the first entry even
+// when the handle was walked before (one iterator per handle at a time). Not thread-safe.
 class DirIterator {
 public:
     explicit DirIterator(Dir dir) noexcept : dir_(dir) {}
@@ -112,6 +113,7 @@ private:
     Dir dir_;
     std::size_t pos_ = 0, end_ = 0;
     bool done_ = false;
+    bool started_ = false;
     alignas(8) std::byte buffer_[4096];
 };
 

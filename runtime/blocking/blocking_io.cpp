@@ -44,9 +44,14 @@ Result<AnyFuture*> b_concurrent(void* ctx, const TaskStart&) noexcept {
 void b_await(void*, AnyFuture*, const TaskDescriptor& d, void* result) noexcept { d.fail(result, Error(Errc::invalid_argument, Op::await)); }
 void b_cancel(void*, AnyFuture*, const TaskDescriptor& d, void* result) noexcept { d.fail(result, Error(Errc::invalid_argument, Op::cancel)); }
 
-void b_group_async(void* ctx, GroupState&, const TaskStart& t) noexcept {
+// BlockingIo never holds a group task, so GroupState::head is only ever this marker: a task that could
+// not run because the backend is gone. It makes the next Group::await reach b_group_await and report
+// io_gone instead of succeeding as if the task had run (group_async itself cannot report an error).
+char lost_group_task;
+
+void b_group_async(void* ctx, GroupState& g, const TaskStart& t) noexcept {
     const TaskDescriptor& d = *t.descriptor;
-    if (!state(ctx)) { d.discard_args(t.args); return; }
+    if (!state(ctx)) { d.discard_args(t.args); g.head = &lost_group_task; return; }
     // The result lives only until the task returns; small results stay on the stack.
     alignas(std::max_align_t) std::byte small[256];
     bool heap = d.result_size > sizeof small || d.result_align > alignof(std::max_align_t);
@@ -61,11 +66,12 @@ Result<void> b_group_concurrent(void* ctx, GroupState&, const TaskStart&) noexce
     if (!state(ctx)) return Error(Errc::io_gone, Op::group_concurrent);
     return Error(Errc::concurrency_unavailable, Op::group_concurrent);
 }
-Result<void> b_group_await(void* ctx, GroupState&) noexcept {
+Result<void> b_group_await(void* ctx, GroupState& g) noexcept {
+    g.head = nullptr;
     if (!state(ctx)) return Error(Errc::io_gone, Op::group_await);
     return {};  // every group task already ran inline
 }
-void b_group_cancel(void*, GroupState&) noexcept {}
+void b_group_cancel(void*, GroupState& g) noexcept { g.head = nullptr; }
 
 CancelProtection b_swap(void* ctx, CancelProtection p) noexcept {
     BlockingState* s = state(ctx);

@@ -1,0 +1,28 @@
+// The one list of backends the conformance suite runs on, and what each one promises.
+//
+// A new backend adds itself to `Backends` and specialises BackendTraits; every TEMPLATE_LIST_TEST_CASE
+// of tests/conformance/ then runs on it (Catch names the instances "<case> - Backends - <index>").
+// Include after the standard headers; needs `import zsync;` (conformance.hpp does both).
+#pragma once
+
+namespace zsync::test {
+
+using Backends = std::tuple<zsync::BlockingIo>;
+
+template <class B>
+struct BackendTraits;
+
+template <>
+struct BackendTraits<zsync::BlockingIo> {
+    // io.concurrent / Group::concurrent can give a task its own unit of concurrency.
+    static constexpr bool concurrent_available = false;
+    // io.async always runs the task before returning (the Future is ready at once).
+    static constexpr bool async_runs_inline = true;
+    // Io::batch performs the operations in order, so after a cancelled one none of the rest ran.
+    static constexpr bool batch_in_order = true;
+    // Requests cancellation of the task currently running on the backend (from any thread): the hook
+    // through which tests cancel a task blocked in a real syscall.
+    static void request_cancel(zsync::BlockingIo& rt) noexcept { rt.request_cancel(); }
+};
+
+}  // namespace zsync::test
