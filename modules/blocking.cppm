@@ -23,7 +23,7 @@ public:
 
     // The Io for this backend. A BlockingIo runs one task tree at a time: use its Io from one thread at
     // a time (another BlockingIo serves another thread).
-    Io io() const noexcept { return io_; }
+    inline Io io() const noexcept { return io_; }
 
     // Runs f(io(), args...) on the calling thread and returns its result as a Result (the entry point
     // every backend has, with the same signature).

@@ -18,17 +18,6 @@ Result<std::size_t> sized(Io io, Operation&& op) noexcept {
     if (!op.result) return op.result.error();
     return static_cast<std::size_t>(*op.result);
 }
-// The reads and writes (the hot path, docs/benchmarks.md) build their Operation here, in place, with the
-// same fields as Operation's factories: those are in-class definitions in a module interface, which are
-// not implicitly inline, so calling one costs a call and a copy on every read or write.
-Result<std::size_t> rw(Io io, Op code, Handle fd, const void* data, std::uint64_t len, std::uint64_t offset) noexcept {
-    Operation op;
-    op.code = code;
-    op.rw = {fd, const_cast<void*>(data), len, offset};
-    io.vtable->operate(io.ctx, op);
-    if (!op.result) return op.result.error();
-    return static_cast<std::size_t>(*op.result);
-}
 Result<void> done(Io io, Operation&& op) noexcept {
     io.vtable->operate(io.ctx, op);
     if (!op.result) return op.result.error();
@@ -44,15 +33,6 @@ std::span<const std::byte> bytes_of(std::string_view s) noexcept { return std::a
 
 Result<File> File::open(Io io, std::string_view path, OpenOptions options) noexcept { return Dir::cwd().open_file(io, path, options); }
 Result<File> File::create(Io io, std::string_view path, std::uint32_t mode) noexcept { return Dir::cwd().create_file(io, path, mode); }
-
-Result<std::size_t> File::read(Io io, std::span<std::byte> b) const noexcept { return rw(io, Op::read, handle, b.data(), b.size(), 0); }
-Result<std::size_t> File::write(Io io, std::span<const std::byte> d) const noexcept { return rw(io, Op::write, handle, d.data(), d.size(), 0); }
-Result<std::size_t> File::pread(Io io, std::span<std::byte> b, std::uint64_t off) const noexcept { return rw(io, Op::pread, handle, b.data(), b.size(), off); }
-Result<std::size_t> File::pwrite(Io io, std::span<const std::byte> d, std::uint64_t off) const noexcept { return rw(io, Op::pwrite, handle, d.data(), d.size(), off); }
-Result<std::size_t> File::readv(Io io, std::span<const IoVec> v) const noexcept { return rw(io, Op::readv, handle, v.data(), v.size(), 0); }
-Result<std::size_t> File::writev(Io io, std::span<const IoVec> v) const noexcept { return rw(io, Op::writev, handle, v.data(), v.size(), 0); }
-Result<std::size_t> File::preadv(Io io, std::span<const IoVec> v, std::uint64_t off) const noexcept { return rw(io, Op::preadv, handle, v.data(), v.size(), off); }
-Result<std::size_t> File::pwritev(Io io, std::span<const IoVec> v, std::uint64_t off) const noexcept { return rw(io, Op::pwritev, handle, v.data(), v.size(), off); }
 
 Result<void> File::write_all(Io io, std::span<const std::byte> data) const noexcept {
     while (!data.empty()) {

@@ -32,18 +32,18 @@ public:
     // Creates (or truncates) `path` for writing.
     static Result<File> create(Io io, std::string_view path, std::uint32_t mode = 0644) noexcept;
 
-    bool is_open() const noexcept { return handle != invalid_handle; }
+    inline bool is_open() const noexcept { return handle != invalid_handle; }
 
     // Reads up to buffer.size() bytes; 0 at the end of the file (and for an empty buffer).
-    Result<std::size_t> read(Io io, std::span<std::byte> buffer) const noexcept;
+    inline Result<std::size_t> read(Io io, std::span<std::byte> b) const noexcept { return sized(io, Operation::read(handle, b)); }
     // Writes up to data.size() bytes; returns how many were written.
-    Result<std::size_t> write(Io io, std::span<const std::byte> data) const noexcept;
-    Result<std::size_t> pread(Io io, std::span<std::byte> buffer, std::uint64_t offset) const noexcept;
-    Result<std::size_t> pwrite(Io io, std::span<const std::byte> data, std::uint64_t offset) const noexcept;
-    Result<std::size_t> readv(Io io, std::span<const IoVec> buffers) const noexcept;
-    Result<std::size_t> writev(Io io, std::span<const IoVec> buffers) const noexcept;
-    Result<std::size_t> preadv(Io io, std::span<const IoVec> buffers, std::uint64_t offset) const noexcept;
-    Result<std::size_t> pwritev(Io io, std::span<const IoVec> buffers, std::uint64_t offset) const noexcept;
+    inline Result<std::size_t> write(Io io, std::span<const std::byte> d) const noexcept { return sized(io, Operation::write(handle, d)); }
+    inline Result<std::size_t> pread(Io io, std::span<std::byte> b, std::uint64_t off) const noexcept { return sized(io, Operation::pread(handle, b, off)); }
+    inline Result<std::size_t> pwrite(Io io, std::span<const std::byte> d, std::uint64_t off) const noexcept { return sized(io, Operation::pwrite(handle, d, off)); }
+    inline Result<std::size_t> readv(Io io, std::span<const IoVec> v) const noexcept { return sized(io, Operation::readv(handle, v)); }
+    inline Result<std::size_t> writev(Io io, std::span<const IoVec> v) const noexcept { return sized(io, Operation::writev(handle, v)); }
+    inline Result<std::size_t> preadv(Io io, std::span<const IoVec> v, std::uint64_t off) const noexcept { return sized(io, Operation::preadv(handle, v, off)); }
+    inline Result<std::size_t> pwritev(Io io, std::span<const IoVec> v, std::uint64_t off) const noexcept { return sized(io, Operation::pwritev(handle, v, off)); }
 
     // Writes all of `data`, retrying short writes.
     Result<void> write_all(Io io, std::span<const std::byte> data) const noexcept;
@@ -68,6 +68,16 @@ public:
     static Result<std::size_t> send_file(Io io, File out, File in, std::int64_t in_offset, std::size_t len) noexcept;
 
     friend constexpr bool operator==(File, File) noexcept = default;
+
+private:
+    // The reads and writes are defined here, in the interface, so they inline into the caller: the hot
+    // path of every program (docs/benchmarks.md). A function defined in a class in a named module is
+    // not implicitly inline, hence the explicit `inline` throughout this module's interfaces.
+    static inline Result<std::size_t> sized(Io io, Operation op) noexcept {
+        io.vtable->operate(io.ctx, op);
+        if (!op.result) return op.result.error();
+        return static_cast<std::size_t>(*op.result);
+    }
 };
 
 struct DirEntry {
@@ -82,7 +92,7 @@ public:
 
     // The current working directory; close() on it is a no-op.
     static constexpr Dir cwd() noexcept { return Dir{cwd_handle}; }
-    static Result<Dir> open(Io io, std::string_view path) noexcept { return cwd().open_dir(io, path); }
+    static inline Result<Dir> open(Io io, std::string_view path) noexcept { return cwd().open_dir(io, path); }
 
     Result<Dir> open_dir(Io io, std::string_view path) const noexcept;
     Result<File> open_file(Io io, std::string_view path, OpenOptions options = {}) const noexcept;

@@ -111,39 +111,39 @@ struct Io {
     auto concurrent(F&& f, A&&... args) const;
 
     // A cancel point that does nothing else.
-    Result<void> check_cancel() const noexcept { return vtable->check_cancel(ctx); }
-    CancelProtection swap_cancel_protection(CancelProtection p) const noexcept { return vtable->swap_cancel_protection(ctx, p); }
-    void recancel() const noexcept { vtable->recancel(ctx); }
+    inline Result<void> check_cancel() const noexcept { return vtable->check_cancel(ctx); }
+    inline CancelProtection swap_cancel_protection(CancelProtection p) const noexcept { return vtable->swap_cancel_protection(ctx, p); }
+    inline void recancel() const noexcept { vtable->recancel(ctx); }
 
     // Performs one Operation; returns (a copy of) its result. Cancel point (except close).
-    Result<std::uint64_t> operate(Operation& op) const noexcept {
+    inline Result<std::uint64_t> operate(Operation& op) const noexcept {
         vtable->operate(ctx, op);
         return op.result;
     }
-    void batch(std::span<Operation> ops) const noexcept { vtable->batch(ctx, ops.data(), ops.size()); }
+    inline void batch(std::span<Operation> ops) const noexcept { vtable->batch(ctx, ops.data(), ops.size()); }
 
     // Waits while `word == expected`, until woken, `deadline` (Errc::timeout) or cancellation. May
     // return early without a wake (spurious): callers re-check their condition.
-    Result<void> futex_wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
+    inline Result<void> futex_wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
                             Deadline deadline = Deadline::never()) const noexcept {
         Operation op = Operation::futex_wait(word, expected, deadline);
         vtable->operate(ctx, op);
         if (!op.result) return op.result.error();
         return {};
     }
-    void futex_wake(const std::atomic<std::uint32_t>& word, std::uint32_t max_waiters) const noexcept {
+    inline void futex_wake(const std::atomic<std::uint32_t>& word, std::uint32_t max_waiters) const noexcept {
         vtable->futex_wake(ctx, &word, max_waiters);
     }
     // Sleeps until `deadline`. Cancel point.
-    Result<void> sleep_until(Deadline deadline) const noexcept {
+    inline Result<void> sleep_until(Deadline deadline) const noexcept {
         Operation op = Operation::sleep_until(deadline);
         vtable->operate(ctx, op);
         if (!op.result) return op.result.error();
         return {};
     }
-    Result<void> sleep(Duration d) const noexcept { return sleep_until(Deadline::after(d)); }
+    inline Result<void> sleep(Duration d) const noexcept { return sleep_until(Deadline::after(d)); }
     // Lets other tasks run. Cancel point.
-    Result<void> yield() const noexcept {
+    inline Result<void> yield() const noexcept {
         Operation op = Operation::yield();
         vtable->operate(ctx, op);
         if (!op.result) return op.result.error();
@@ -241,7 +241,7 @@ public:
     Group() noexcept = default;
     Group(const Group&) = delete;
     Group& operator=(const Group&) = delete;
-    ~Group() { if (state_.head) io_.vtable->group_cancel(io_.ctx, state_); }
+    inline ~Group() { if (state_.head) io_.vtable->group_cancel(io_.ctx, state_); }
 
     // Starts f(args...) in the group; may run it inline. Its Result is destroyed when it ends.
     template <class F, class... A>
@@ -250,19 +250,19 @@ public:
     template <class F, class... A>
     Result<void> concurrent(Io io, F&& f, A&&... args);
     // Waits for every task. Cancel point: on cancellation the tasks are cancelled and joined first.
-    Result<void> await(Io io) noexcept {
+    inline Result<void> await(Io io) noexcept {
         if (!state_.head) return {};
         if (io != io_) return Error(Errc::wrong_io, Op::group_await);
         return io.vtable->group_await(io.ctx, state_);
     }
     // Cancels every task and waits for them. Idempotent.
-    void cancel(Io io) noexcept {
+    inline void cancel(Io io) noexcept {
         if (!state_.head) return;
         if (io != io_) return;  // wrong Io: the destructor will cancel through the right one
         io.vtable->group_cancel(io.ctx, state_);
     }
     // True while the backend holds tasks of this group.
-    bool pending() const noexcept { return state_.head != nullptr; }
+    inline bool pending() const noexcept { return state_.head != nullptr; }
 
 private:
     template <class F, class... A>
@@ -274,8 +274,8 @@ private:
 // Sets the calling task's cancel protection to `blocked` for the lifetime of the guard.
 class CancelShield {
 public:
-    explicit CancelShield(Io io) noexcept : io_(io), old_(io.swap_cancel_protection(CancelProtection::blocked)) {}
-    ~CancelShield() { io_.swap_cancel_protection(old_); }
+    inline explicit CancelShield(Io io) noexcept : io_(io), old_(io.swap_cancel_protection(CancelProtection::blocked)) {}
+    inline ~CancelShield() { io_.swap_cancel_protection(old_); }
     CancelShield(const CancelShield&) = delete;
     CancelShield& operator=(const CancelShield&) = delete;
 

@@ -88,44 +88,44 @@ struct Operation {
 
     constexpr Operation() noexcept : fd(invalid_handle) {}
 
-    static Operation nop() noexcept { return {}; }
-    static Operation read(Handle fd, std::span<std::byte> b) noexcept { return rw_op(Op::read, fd, b.data(), b.size(), 0); }
-    static Operation write(Handle fd, std::span<const std::byte> b) noexcept { return rw_op(Op::write, fd, const_cast<std::byte*>(b.data()), b.size(), 0); }
-    static Operation pread(Handle fd, std::span<std::byte> b, std::uint64_t off) noexcept { return rw_op(Op::pread, fd, b.data(), b.size(), off); }
-    static Operation pwrite(Handle fd, std::span<const std::byte> b, std::uint64_t off) noexcept { return rw_op(Op::pwrite, fd, const_cast<std::byte*>(b.data()), b.size(), off); }
-    static Operation readv(Handle fd, std::span<const IoVec> v) noexcept { return rw_op(Op::readv, fd, const_cast<IoVec*>(v.data()), v.size(), 0); }
-    static Operation writev(Handle fd, std::span<const IoVec> v) noexcept { return rw_op(Op::writev, fd, const_cast<IoVec*>(v.data()), v.size(), 0); }
-    static Operation preadv(Handle fd, std::span<const IoVec> v, std::uint64_t off) noexcept { return rw_op(Op::preadv, fd, const_cast<IoVec*>(v.data()), v.size(), off); }
-    static Operation pwritev(Handle fd, std::span<const IoVec> v, std::uint64_t off) noexcept { return rw_op(Op::pwritev, fd, const_cast<IoVec*>(v.data()), v.size(), off); }
-    static Operation open_at(Handle dir, std::string_view path, OpenOptions o) noexcept { Operation op; op.code = Op::open; op.open = {make_path(dir, path), o}; return op; }
-    static Operation close(Handle fd) noexcept { Operation op; op.code = Op::close; op.fd = fd; return op; }
-    static Operation fsync(Handle fd, bool data_only = false) noexcept { Operation op; op.code = Op::fsync; op.fd = fd; op.datasync = data_only; return op; }
-    static Operation stat_at(Handle dir, std::string_view path, FileStat& out) noexcept { Operation op; op.code = Op::stat; op.stat = {make_path(dir, path), &out}; return op; }
-    static Operation sendfile(Handle out, Handle in, std::int64_t in_offset, std::uint64_t len) noexcept { Operation op; op.code = Op::sendfile; op.transfer = {in, out, len, in_offset, -1}; return op; }
-    static Operation copy_file_range(Handle in, std::int64_t in_offset, Handle out, std::int64_t out_offset, std::uint64_t len) noexcept { Operation op; op.code = Op::copy_file_range; op.transfer = {in, out, len, in_offset, out_offset}; return op; }
-    static Operation mkdir_at(Handle dir, std::string_view path, std::uint32_t mode) noexcept { Operation op; op.code = Op::mkdir; op.mkdir = {make_path(dir, path), mode}; return op; }
-    static Operation remove_at(Handle dir, std::string_view path, bool directory) noexcept { Operation op; op.code = Op::remove; op.remove = {make_path(dir, path), directory}; return op; }
-    static Operation rename_at(Handle from_dir, std::string_view from, Handle to_dir, std::string_view to) noexcept { Operation op; op.code = Op::rename; op.rename = {make_path(from_dir, from), make_path(to_dir, to)}; return op; }
+    static inline Operation nop() noexcept { return {}; }
+    static inline Operation read(Handle fd, std::span<std::byte> b) noexcept { return rw_op(Op::read, fd, b.data(), b.size(), 0); }
+    static inline Operation write(Handle fd, std::span<const std::byte> b) noexcept { return rw_op(Op::write, fd, const_cast<std::byte*>(b.data()), b.size(), 0); }
+    static inline Operation pread(Handle fd, std::span<std::byte> b, std::uint64_t off) noexcept { return rw_op(Op::pread, fd, b.data(), b.size(), off); }
+    static inline Operation pwrite(Handle fd, std::span<const std::byte> b, std::uint64_t off) noexcept { return rw_op(Op::pwrite, fd, const_cast<std::byte*>(b.data()), b.size(), off); }
+    static inline Operation readv(Handle fd, std::span<const IoVec> v) noexcept { return rw_op(Op::readv, fd, const_cast<IoVec*>(v.data()), v.size(), 0); }
+    static inline Operation writev(Handle fd, std::span<const IoVec> v) noexcept { return rw_op(Op::writev, fd, const_cast<IoVec*>(v.data()), v.size(), 0); }
+    static inline Operation preadv(Handle fd, std::span<const IoVec> v, std::uint64_t off) noexcept { return rw_op(Op::preadv, fd, const_cast<IoVec*>(v.data()), v.size(), off); }
+    static inline Operation pwritev(Handle fd, std::span<const IoVec> v, std::uint64_t off) noexcept { return rw_op(Op::pwritev, fd, const_cast<IoVec*>(v.data()), v.size(), off); }
+    static inline Operation open_at(Handle dir, std::string_view path, OpenOptions o) noexcept { Operation op; op.code = Op::open; op.open = {make_path(dir, path), o}; return op; }
+    static inline Operation close(Handle fd) noexcept { Operation op; op.code = Op::close; op.fd = fd; return op; }
+    static inline Operation fsync(Handle fd, bool data_only = false) noexcept { Operation op; op.code = Op::fsync; op.fd = fd; op.datasync = data_only; return op; }
+    static inline Operation stat_at(Handle dir, std::string_view path, FileStat& out) noexcept { Operation op; op.code = Op::stat; op.stat = {make_path(dir, path), &out}; return op; }
+    static inline Operation sendfile(Handle out, Handle in, std::int64_t in_offset, std::uint64_t len) noexcept { Operation op; op.code = Op::sendfile; op.transfer = {in, out, len, in_offset, -1}; return op; }
+    static inline Operation copy_file_range(Handle in, std::int64_t in_offset, Handle out, std::int64_t out_offset, std::uint64_t len) noexcept { Operation op; op.code = Op::copy_file_range; op.transfer = {in, out, len, in_offset, out_offset}; return op; }
+    static inline Operation mkdir_at(Handle dir, std::string_view path, std::uint32_t mode) noexcept { Operation op; op.code = Op::mkdir; op.mkdir = {make_path(dir, path), mode}; return op; }
+    static inline Operation remove_at(Handle dir, std::string_view path, bool directory) noexcept { Operation op; op.code = Op::remove; op.remove = {make_path(dir, path), directory}; return op; }
+    static inline Operation rename_at(Handle from_dir, std::string_view from, Handle to_dir, std::string_view to) noexcept { Operation op; op.code = Op::rename; op.rename = {make_path(from_dir, from), make_path(to_dir, to)}; return op; }
     // Fills `buffer` with packed directory entries (see DirEntryRecord); result = bytes used, 0 at the end.
     // Continues where the previous dir_read on the handle stopped, or from the first entry with `rewind`.
-    static Operation dir_read_into(Handle dir, std::span<std::byte> buffer, bool rewind = false) noexcept {
+    static inline Operation dir_read_into(Handle dir, std::span<std::byte> buffer, bool rewind = false) noexcept {
         Operation op; op.code = Op::dir_read; op.dir_read = {dir, buffer.data(), buffer.size(), rewind}; return op;
     }
     // Accepts a connection on a listening socket; result = the new socket's handle (close-on-exec).
     // The peer's address and the rest of networking arrive with the networking Operations.
-    static Operation accept(Handle listener) noexcept { Operation op; op.code = Op::accept; op.fd = listener; return op; }
-    static Operation sleep_until(Deadline d) noexcept { Operation op; op.code = Op::sleep; op.sleep = d; return op; }
+    static inline Operation accept(Handle listener) noexcept { Operation op; op.code = Op::accept; op.fd = listener; return op; }
+    static inline Operation sleep_until(Deadline d) noexcept { Operation op; op.code = Op::sleep; op.sleep = d; return op; }
     // Waits while `word` holds `expected`, until woken, the deadline, or cancellation. May wake spuriously.
-    static Operation futex_wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected, Deadline d = Deadline::never()) noexcept {
+    static inline Operation futex_wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected, Deadline d = Deadline::never()) noexcept {
         Operation op; op.code = Op::futex_wait; op.futex = {&word, expected, d}; return op;
     }
-    static Operation yield() noexcept { Operation op; op.code = Op::yield; return op; }
+    static inline Operation yield() noexcept { Operation op; op.code = Op::yield; return op; }
 
 private:
-    static Operation rw_op(Op c, Handle fd, void* data, std::uint64_t len, std::uint64_t off) noexcept {
+    static inline Operation rw_op(Op c, Handle fd, void* data, std::uint64_t len, std::uint64_t off) noexcept {
         Operation op; op.code = c; op.rw = {fd, data, len, off}; return op;
     }
-    static Path make_path(Handle dir, std::string_view p) noexcept {
+    static inline Path make_path(Handle dir, std::string_view p) noexcept {
         // A path longer than 4 GiB cannot be represented; its length saturates and the backend reports
         // name_too_long, as it does for any path past the OS limit.
         return {dir, p.size() > 0xffff'ffffu ? 0xffff'ffffu : static_cast<std::uint32_t>(p.size()), p.data()};

@@ -25,7 +25,7 @@ public:
         unsigned max_concurrent = 1024;  // threads `concurrent` may add beyond the workers
     };
 
-    ThreadPoolIo() : ThreadPoolIo(Options{}) {}
+    inline ThreadPoolIo() : ThreadPoolIo(Options{}) {}
     explicit ThreadPoolIo(Options options);
     // The shutdown protocol: running tasks are cancelled, queued ones fail with shut_down, every thread
     // is joined. Afterwards any Io still held reports io_gone; Futures still held can be awaited.
@@ -34,7 +34,7 @@ public:
     ThreadPoolIo& operator=(const ThreadPoolIo&) = delete;
 
     // Thread-safe: every thread and every task may use the same Io.
-    Io io() const noexcept { return io_; }
+    inline Io io() const noexcept { return io_; }
     unsigned workers() const noexcept;
 
     // Runs f(io(), args...) as a task on the pool and blocks the calling thread until it returns.

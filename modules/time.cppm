@@ -19,18 +19,18 @@ struct Deadline {
     std::int64_t ns = std::numeric_limits<std::int64_t>::max();
 
     static constexpr Deadline never() noexcept { return {}; }
-    static Deadline at(Clock::time_point t) noexcept {
+    static inline Deadline at(Clock::time_point t) noexcept {
         return {std::chrono::duration_cast<Duration>(t.time_since_epoch()).count()};
     }
     // Now plus `d` (saturating; a negative duration is a deadline in the past).
-    static Deadline after(Duration d) noexcept {
+    static inline Deadline after(Duration d) noexcept {
         std::int64_t now = std::chrono::duration_cast<Duration>(Clock::now().time_since_epoch()).count();
         std::int64_t out;
         if (__builtin_add_overflow(now, d.count(), &out)) return d.count() > 0 ? never() : Deadline{0};
         return {out};
     }
     constexpr bool is_never() const noexcept { return ns == std::numeric_limits<std::int64_t>::max(); }
-    bool passed() const noexcept { return !is_never() && Clock::now().time_since_epoch() >= Duration(ns); }
+    inline bool passed() const noexcept { return !is_never() && Clock::now().time_since_epoch() >= Duration(ns); }
     friend constexpr auto operator<=>(Deadline, Deadline) noexcept = default;
 };
 

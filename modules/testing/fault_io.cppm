@@ -28,8 +28,8 @@ public:
     FaultIo(const FaultIo&) = delete;
     FaultIo& operator=(const FaultIo&) = delete;
 
-    Io io() noexcept { return Io{this, &table}; }
-    Io inner() const noexcept { return inner_; }
+    inline Io io() noexcept { return Io{this, &table}; }
+    inline Io inner() const noexcept { return inner_; }
 
     // The k-th operation (1-based) fails with `code` (and `os_error` for Errc::system) instead of being
     // performed; its Error names that operation. A close still closes (as Linux does), then fails.
@@ -42,9 +42,9 @@ public:
     // Forgets the plan, the count and the trace.
     void reset() noexcept;
 
-    std::uint64_t operations() const noexcept { return count_.load(std::memory_order_relaxed); }
+    inline std::uint64_t operations() const noexcept { return count_.load(std::memory_order_relaxed); }
     // True once the planted fault has been delivered.
-    bool fired() const noexcept { return fired_.load(std::memory_order_relaxed); }
+    inline bool fired() const noexcept { return fired_.load(std::memory_order_relaxed); }
     std::vector<TraceEntry> trace() const;
 
     static const IoVTable table;

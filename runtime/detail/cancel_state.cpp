@@ -16,7 +16,7 @@ extern "C" void on_interrupt(int) {}
 
 constinit thread_local std::int32_t cached_tid = 0;
 
-std::int32_t current_tid_slow() noexcept {
+[[clang::preserve_most]] std::int32_t current_tid_slow() noexcept {
     cached_tid = static_cast<std::int32_t>(::gettid());
     return cached_tid;
 }

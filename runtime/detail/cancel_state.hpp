@@ -69,7 +69,7 @@ struct ThreadCancelState {
 // The calling thread's kernel tid, cached per thread (0 until first asked). constinit: no dynamic
 // initialisation, so other translation units read it directly instead of through a TLS wrapper call.
 extern constinit thread_local std::int32_t cached_tid;
-std::int32_t current_tid_slow() noexcept;
+[[clang::preserve_most]] std::int32_t current_tid_slow() noexcept;
 // The calling thread's kernel tid (cached).
 inline std::int32_t current_tid() noexcept {
     std::int32_t tid = cached_tid;

@@ -19,6 +19,7 @@ module;
 #include <sys/uio.h>
 #include <unistd.h>
 #include "cancel_state.hpp"
+#include "syscall.hpp"
 module zsync;
 #include "perform.hpp"
 
@@ -192,33 +193,56 @@ void futex_wake_os(const std::atomic<std::uint32_t>* word, std::uint32_t max_wai
     ::syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, n, nullptr, nullptr, 0);
 }
 
-namespace {
+// perform() (perform.hpp) only dispatches: each frequent Operation has its own small function, reached by
+// a tail jump, and the rest share perform_other, whose path buffers take over 4 KiB of stack and most
+// callee-saved registers. One function with every case makes each call pay that frame (docs/benchmarks.md).
 
-// perform() below only dispatches: each frequent Operation has its own small function, reached by a tail
-// jump, and the rest share perform_other, whose path buffers take over 4 KiB of stack and most callee-saved
-// registers. One function with every case makes each call pay that frame (docs/benchmarks.md).
 
-[[gnu::noinline]] void perform_nop(Operation& op, ThreadCancelState& cs) noexcept {
+void perform_nop(Operation& op, ThreadCancelState& cs) noexcept {
     if (cs.take()) return canceled(op);
     op.result = std::uint64_t(0);
 }
 
-[[gnu::noinline]] void perform_yield(Operation& op, ThreadCancelState& cs) noexcept {
+void perform_yield(Operation& op, ThreadCancelState& cs) noexcept {
     if (cs.take()) return canceled(op);
     ::sched_yield();
     op.result = std::uint64_t(0);
 }
 
+// The general path of read/write/pread/pwrite: protection, a pending request, an unknown tid, errors.
 template <Op code>
-[[gnu::noinline]] void perform_rw(Operation& op, ThreadCancelState& cs) noexcept {
+[[gnu::noinline]] void perform_rw_general(Operation& op, ThreadCancelState& cs) noexcept {
     const auto& a = op.rw;
-    if constexpr (code == Op::read) blocking(op, cs, [&] { return ::read(a.fd, a.data, a.len); });
-    else if constexpr (code == Op::write) blocking(op, cs, [&] { return ::write(a.fd, a.data, a.len); });
-    else if constexpr (code == Op::pread) blocking(op, cs, [&] { return ::pread(a.fd, a.data, a.len, static_cast<off_t>(a.offset)); });
-    else blocking(op, cs, [&] { return ::pwrite(a.fd, a.data, a.len, static_cast<off_t>(a.offset)); });
+    if constexpr (code == Op::read) blocking(op, cs, [&] { return sys::read(a.fd, a.data, a.len); });
+    else if constexpr (code == Op::write) blocking(op, cs, [&] { return sys::write(a.fd, a.data, a.len); });
+    else if constexpr (code == Op::pread) blocking(op, cs, [&] { return sys::pread(a.fd, a.data, a.len, static_cast<off_t>(a.offset)); });
+    else blocking(op, cs, [&] { return sys::pwrite(a.fd, a.data, a.len, static_cast<off_t>(a.offset)); });
 }
 
-[[gnu::noinline]] void perform_futex_wait(Operation& op, ThreadCancelState& cs) noexcept {
+// The fast path: unprotected, tid known, no request, the syscall succeeds. Every other case leaves by a
+// tail call to the general path (after undoing what it did), so this needs no stack frame
+// (docs/benchmarks.md). Step 1 of the protocol in cancel_state.hpp is the same seq_cst store + load.
+template <Op code>
+[[gnu::always_inline]] inline void perform_rw(Operation& op, ThreadCancelState& cs) noexcept {
+    std::int32_t tid = cached_tid;
+    if (cs.protection != Protection::unblocked || tid == 0) [[unlikely]] return perform_rw_general<code>(op, cs);
+    cs.blocked_tid.store(tid, std::memory_order_seq_cst);
+    if (cs.requested.load(std::memory_order_seq_cst) != 0) [[unlikely]] {
+        cs.blocked_tid.store(0, std::memory_order_relaxed);
+        return perform_rw_general<code>(op, cs);
+    }
+    constexpr long nr = code == Op::read ? sys::nr_read : code == Op::write ? sys::nr_write : code == Op::pread ? sys::nr_pread : sys::nr_pwrite;
+    const auto& a = op.rw;
+    long r = sys::rw_raw(nr, a.fd, a.data, a.len, static_cast<off_t>(a.offset));
+    cs.leave_blocking();
+    if (r < 0) [[unlikely]] {
+        if (r != -EINTR) return fail(op, static_cast<int>(-r));
+        return perform_rw_general<code>(op, cs);  // interrupted: the general path decides (cancel or retry)
+    }
+    op.result = static_cast<std::uint64_t>(r);
+}
+
+void perform_futex_wait(Operation& op, ThreadCancelState& cs) noexcept {
     auto& f = op.futex;
     timespec ts = to_timespec(f.deadline);
     if (!cs.enter_blocking()) return canceled(op);
@@ -237,7 +261,7 @@ template <Op code>
 }
 
 // Every other Operation.
-[[gnu::noinline]] void perform_other(Operation& op, ThreadCancelState& cs) noexcept {
+void perform_other(Operation& op, ThreadCancelState& cs) noexcept {
     switch (op.code) {
     case Op::readv:
     case Op::writev:
@@ -331,19 +355,9 @@ template <Op code>
     }
 }
 
-}  // namespace
-
-void perform(Operation& op, ThreadCancelState& cs) noexcept {
-    switch (op.code) {
-    case Op::nop: return perform_nop(op, cs);
-    case Op::read: return perform_rw<Op::read>(op, cs);
-    case Op::write: return perform_rw<Op::write>(op, cs);
-    case Op::pread: return perform_rw<Op::pread>(op, cs);
-    case Op::pwrite: return perform_rw<Op::pwrite>(op, cs);
-    case Op::futex_wait: return perform_futex_wait(op, cs);
-    case Op::yield: return perform_yield(op, cs);
-    default: return perform_other(op, cs);
-    }
-}
+void perform_read(Operation& op, ThreadCancelState& cs) noexcept { perform_rw<Op::read>(op, cs); }
+void perform_write(Operation& op, ThreadCancelState& cs) noexcept { perform_rw<Op::write>(op, cs); }
+void perform_pread(Operation& op, ThreadCancelState& cs) noexcept { perform_rw<Op::pread>(op, cs); }
+void perform_pwrite(Operation& op, ThreadCancelState& cs) noexcept { perform_rw<Op::pwrite>(op, cs); }
 
 }  // namespace zsync::rt

@@ -10,7 +10,29 @@ namespace zsync::rt {
 // Performs `op` and fills op.result. A cancel point (delivering cs's request as Errc::canceled) except
 // for Op::close; blocking syscalls are interruptible by cs.request(). errno is captured here, on the
 // thread that made the call.
-void perform(Operation& op, ThreadCancelState& cs) noexcept;
+// The dispatch is inline so a backend's operate slot jumps straight to the code's function (one level,
+// not two: docs/benchmarks.md). The hot codes have their own small functions; the rest share one.
+void perform_nop(Operation& op, ThreadCancelState& cs) noexcept;
+void perform_read(Operation& op, ThreadCancelState& cs) noexcept;
+void perform_write(Operation& op, ThreadCancelState& cs) noexcept;
+void perform_pread(Operation& op, ThreadCancelState& cs) noexcept;
+void perform_pwrite(Operation& op, ThreadCancelState& cs) noexcept;
+void perform_futex_wait(Operation& op, ThreadCancelState& cs) noexcept;
+void perform_yield(Operation& op, ThreadCancelState& cs) noexcept;
+void perform_other(Operation& op, ThreadCancelState& cs) noexcept;
+
+[[gnu::always_inline]] inline void perform(Operation& op, ThreadCancelState& cs) noexcept {
+    switch (op.code) {
+    case Op::nop: return perform_nop(op, cs);
+    case Op::read: return perform_read(op, cs);
+    case Op::write: return perform_write(op, cs);
+    case Op::pread: return perform_pread(op, cs);
+    case Op::pwrite: return perform_pwrite(op, cs);
+    case Op::futex_wait: return perform_futex_wait(op, cs);
+    case Op::yield: return perform_yield(op, cs);
+    default: return perform_other(op, cs);
+    }
+}
 
 // FUTEX_WAKE on `word` (process-private): reaches every OS thread waiting on it.
 void futex_wake_os(const std::atomic<std::uint32_t>* word, std::uint32_t max_waiters) noexcept;
