@@ -8,14 +8,15 @@
 
 namespace zsync::rt {
 
-// T must have a `T* next` member the queue may use while the item is queued.
+// T must have a `T* queue_next` member the queue may use while the item is queued. It must not share
+// that member with another list the item is on meanwhile (a pool Task is on its group's list too).
 template <class T>
 class Injector {
 public:
     void push(T* item) noexcept {
-        item->next = nullptr;
+        item->queue_next = nullptr;
         std::lock_guard lock(mutex_);
-        if (tail_) tail_->next = item;
+        if (tail_) tail_->queue_next = item;
         else head_ = item;
         tail_ = item;
         size_.fetch_add(1, std::memory_order_release);  // release: pairs with maybe_nonempty's acquire
@@ -25,7 +26,7 @@ public:
         std::lock_guard lock(mutex_);
         T* item = head_;
         if (!item) return nullptr;
-        head_ = item->next;
+        head_ = item->queue_next;
         if (!head_) tail_ = nullptr;
         size_.fetch_sub(1, std::memory_order_relaxed);  // relaxed: the mutex orders the list itself
         return item;

@@ -19,8 +19,9 @@ struct Task {
 
     const TaskDescriptor* desc;
     Group* group;              // null for owner tasks
-    Task* next = nullptr;      // injector link; group list link
-    Task* prev = nullptr;      // group list link
+    Task* queue_next = nullptr;  // injector link (only while queued there)
+    Task* next = nullptr;        // group list link (for the task's whole life in the group)
+    Task* prev = nullptr;        // group list link
     Atomic<std::uint32_t> state{queued};  // futex word: awaiters wait for `done`
     ThreadCancelState cancel;  // the task's cancellation (requested by cancel / group cancel / shutdown)
     void* args;
@@ -46,6 +47,14 @@ struct Worker {
     SpinLock current_lock;   // held while publishing/clearing `current` and while cancelling it
     Task* current = nullptr;
     std::thread thread;
+};
+
+// A thread started by `concurrent`. Kept (and joined) by the pool, never detached: a detached thread
+// could still be running library code (and holding its std::thread state) after ~Pool returned.
+struct Extra {
+    std::thread thread;
+    Task* task = nullptr;           // guarded by Pool::extra_mutex_; null once the task has ended
+    Atomic<bool> finished{false};   // the thread is about to exit: joining it will not wait long
 };
 
 class Pool {
@@ -74,6 +83,7 @@ public:
 
 private:
     void worker_main(Worker& w) noexcept;
+    void extra_main(Extra& e) noexcept;
     Task* find_work(Worker& w) noexcept;
     void dispatch(Worker* w, Task* t) noexcept;
     void notify() noexcept;
@@ -87,11 +97,12 @@ private:
     // Parking: idle workers sleep on `epoch`; a producer bumps it when `sleepers` > 0.
     alignas(64) Atomic<std::uint32_t> epoch_{0};
     alignas(64) Atomic<std::uint32_t> sleepers_{0};
-    // Threads started by `concurrent`, and the tasks they run (for shutdown's sweep).
+    // Threads started by `concurrent` (joined when finished by a later spawn_concurrent, or by shutdown)
+    // and how many of their tasks have not ended yet (the `max_concurrent` limit). Guarded by the mutex.
     unsigned max_concurrent_;
     std::mutex extra_mutex_;
-    std::vector<Task*> extra_running_;
-    Atomic<std::uint32_t> extra_threads_{0};  // futex word: shutdown waits for 0
+    std::vector<std::unique_ptr<Extra>> extras_;
+    unsigned extra_active_ = 0;
 };
 
 // The task running on the calling thread (nullptr outside any task) and its worker (nullptr on a

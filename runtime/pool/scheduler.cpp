@@ -23,12 +23,19 @@
 //   2. Wait until no spawn from a non-worker thread is between its stopping check and its push
 //      (`injecting` counter): after this, the injector receives nothing more.
 //   3. Sweep: request cancellation of the task each worker and each extra thread is running, under
-//      that thread's `current` lock. run_task publishes `current` under the same lock and only then
-//      checks `stopping`, so a task either is seen by the sweep or sees stopping and is not run.
+//      that thread's `current` lock (extra threads: `extra_mutex_`). run_task publishes `current` under
+//      the same lock and only then checks `stopping`, so a task either is seen by the sweep or sees
+//      stopping and is not run. A worker whose task awaits runs other tasks nested inside that await:
+//      the sweep sees only the innermost one, so when a nested task ends run_task itself cancels the
+//      task it returns to if stopping is set (an outer task never started running after step 1,
+//      so it was not swept before).
 //   4. Wake every parked worker; each drains its deque (failing what it finds) and exits when its deque
 //      is empty. Join them.
-//   5. Wait for the extra threads of `concurrent` to finish (their tasks were cancelled in step 3).
-//   6. Fail whatever is left in the injector.
+//   5. Fail whatever is left in the injector. A worker may have exited just before a last push from an
+//      extra thread became visible to it; that task may be awaited by an extra thread's task, so this
+//      must happen before step 6 waits for those.
+//   6. Join the extra threads of `concurrent` (their tasks were cancelled in step 3; spawn_concurrent
+//      checks `stopping` under extra_mutex_, so none is added after the sweep).
 // A task that ignores cancellation and never returns keeps shutdown waiting: there is no safe way to
 // stop a thread that runs user code.
 module;
@@ -150,6 +157,8 @@ void run_task(Task* t, Worker* w) noexcept {
         w->current_lock.lock();
         w->current = prev;
         w->current_lock.unlock();
+        // `t` ran nested inside prev's await; if shutdown swept meanwhile it saw `t`, not prev (step 3).
+        if (prev && w->pool->stopping()) prev->cancel.request();
     }
     complete(t);
 }
@@ -178,16 +187,18 @@ Pool::~Pool() {
         if (w->current) w->current->cancel.request();
         w->current_lock.unlock();
     }
+    std::vector<std::unique_ptr<Extra>> extras;
     {
         std::lock_guard lock(extra_mutex_);
-        for (Task* t : extra_running_) t->cancel.request();
+        for (auto& e : extras_)
+            if (e->task) e->task->cancel.request();
+        extras.swap(extras_);  // nothing is added after this: spawn_concurrent sees stopping
     }
     epoch_.fetch_add(1, std::memory_order_release);                                     // 4
     futex(&epoch_, FUTEX_WAKE_PRIVATE, INT_MAX);
     for (auto& w : workers_) w->thread.join();
-    for (std::uint32_t n; (n = extra_threads_.load(std::memory_order_acquire)) != 0;)   // 5
-        futex(&extra_threads_, FUTEX_WAIT_PRIVATE, n);
-    while (Task* t = injector_.pop()) fail_task(t);                                     // 6
+    while (Task* t = injector_.pop()) fail_task(t);                                     // 5
+    for (auto& e : extras) e->thread.join();                                            // 6
 }
 
 void Pool::notify() noexcept {
@@ -220,52 +231,59 @@ bool Pool::spawn(Task* t) noexcept {
 }
 
 bool Pool::spawn_concurrent(Task* t) noexcept {
-    if (stopping()) return false;
-    // relaxed: a counter checked against a limit; the thread's own start is ordered by std::thread.
-    if (extra_threads_.fetch_add(1, std::memory_order_relaxed) >= max_concurrent_) {
-        extra_threads_.fetch_sub(1, std::memory_order_relaxed);
-        return false;
-    }
+    std::vector<std::unique_ptr<Extra>> reaped;
+    bool started = false;
     {
         std::lock_guard lock(extra_mutex_);
-        extra_running_.push_back(t);
-    }
-    auto body = [this, t] {
-        tls_worker = nullptr;
-        if (stopping()) fail_task(t);  // registered before this check: see shutdown step 3
-        else {
-            tls_task = t;
-            t->desc->start(t->args, t->result);
-            tls_task = nullptr;
-            {
-                std::lock_guard lock(extra_mutex_);
-                extra_running_.erase(std::find(extra_running_.begin(), extra_running_.end(), t));
-            }
-            complete(t);
-            if (extra_threads_.fetch_sub(1, std::memory_order_acq_rel) == 1) futex(&extra_threads_, FUTEX_WAKE_PRIVATE, INT_MAX);
-            return;
-        }
-        {
-            std::lock_guard lock(extra_mutex_);
-            extra_running_.erase(std::find(extra_running_.begin(), extra_running_.end(), t));
-        }
-        if (extra_threads_.fetch_sub(1, std::memory_order_acq_rel) == 1) futex(&extra_threads_, FUTEX_WAKE_PRIVATE, INT_MAX);
-    };
+        // stopping is read under the lock that shutdown's sweep takes after setting it (step 3/6).
+        if (!stopping() && extra_active_ < max_concurrent_) {
+            // acquire: a finished thread's last writes to its Extra happened before; join waits the rest.
+            auto done = [](const std::unique_ptr<Extra>& e) { return e->finished.load(std::memory_order_acquire); };
+            for (auto& e : extras_)
+                if (done(e)) reaped.push_back(std::move(e));
+            std::erase_if(extras_, [](const std::unique_ptr<Extra>& e) { return !e; });
+            Extra* e = new (std::nothrow) Extra;
+            if (e) {
+                e->task = t;
+                extras_.emplace_back(e);
 #if defined(__cpp_exceptions)
-    try {
-        std::thread(body).detach();
-    } catch (const std::system_error&) {
-        {
-            std::lock_guard lock(extra_mutex_);
-            extra_running_.erase(std::find(extra_running_.begin(), extra_running_.end(), t));
-        }
-        extra_threads_.fetch_sub(1, std::memory_order_relaxed);
-        return false;
-    }
+                try {
+                    e->thread = std::thread([this, e] { extra_main(*e); });
+                    started = true;
+                } catch (const std::system_error&) {
+                }
 #else
-    std::thread(body).detach();
+                e->thread = std::thread([this, e] { extra_main(*e); });
+                started = true;
 #endif
-    return true;
+                if (started) ++extra_active_;
+                else extras_.pop_back();
+            }
+        }
+    }
+    for (auto& e : reaped) e->thread.join();  // outside the lock: the thread may still be taking it
+    return started;
+}
+
+void Pool::extra_main(Extra& e) noexcept {
+    Task* t = e.task;  // written before this thread started; only this thread changes it (under the lock)
+    tls_worker = nullptr;
+    const bool run = !stopping();  // registered in extras_ before this check: see shutdown step 3
+    if (run) {
+        tls_task = t;
+        t->desc->start(t->args, t->result);
+        tls_task = nullptr;
+    }
+    {
+        // Before completing: the sweep must not touch `t` once its owner may free it, and the slot is
+        // free before the owner can see the task done (so a new `concurrent` after await succeeds).
+        std::lock_guard lock(extra_mutex_);
+        e.task = nullptr;
+        --extra_active_;
+    }
+    if (run) complete(t);
+    else fail_task(t);
+    e.finished.store(true, std::memory_order_release);  // release: pairs with the reaper's acquire
 }
 
 void Pool::dispatch(Worker* w, Task* t) noexcept {
