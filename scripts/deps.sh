@@ -14,8 +14,9 @@ ZSYNC_CMAKE_VERSION=4.3.1
 ZSYNC_CMAKE_PREFIX="$ZSYNC_ROOT/.tools/cmake"
 ZSYNC_CMAKE_BIN="$ZSYNC_CMAKE_PREFIX/node_modules/.bin"
 
-# Debian (bookworm) packages: compiler, module scanner, linker, sanitizer runtimes, build tool, libraries.
-ZSYNC_DEB_PACKAGES=(clang-19 clang-tools-19 lld-19 libclang-rt-19-dev ninja-build libfmt-dev catch2 valgrind)
+# Debian (bookworm) packages: compiler, module scanner, linker, sanitizer runtimes, build tool, libraries
+# (libtbb-dev: oneTBB, the peer of the ThreadPoolIo benchmark; the build configures without it).
+ZSYNC_DEB_PACKAGES=(clang-19 clang-tools-19 lld-19 libclang-rt-19-dev ninja-build libfmt-dev catch2 valgrind libtbb-dev)
 
 _zsync_say() { echo "deps: $*"; }
 
