@@ -92,7 +92,7 @@ void p_await(void* ctx, AnyFuture* f, const TaskDescriptor&, void* result) noexc
 
 void p_cancel(void* ctx, AnyFuture* f, const TaskDescriptor&, void* result) noexcept {
     Task* t = reinterpret_cast<Task*>(f);
-    if (!(t->state.load(std::memory_order_acquire) & Task::done)) t->cancel.request();
+    if (!(t->state.load(std::memory_order_acquire) & Task::done)) Pool::cancel_task(t);
     wait_for(ctx, t);
     take(t, result);
 }

@@ -24,6 +24,13 @@ struct Task {
     Task* prev = nullptr;        // group list link
     Atomic<std::uint32_t> state{queued};  // futex word: awaiters wait for `done`
     ThreadCancelState cancel;  // the task's cancellation (requested by cancel / group cancel / shutdown)
+    // While this task waits in wait_done / wait_group (cancellably): what it waits for, so that a request
+    // to cancel it is passed on at once (Pool::cancel_task). A signal to this task could not do it: the
+    // awaited task may be running nested on this task's own thread, blocked in a syscall of its own.
+    SpinLock await_lock;              // guards the three fields below
+    Task* awaiting_task = nullptr;
+    Group* awaiting_group = nullptr;
+    bool propagated = false;          // a request was passed on during the current wait
     void* args;
     void* result;
     std::uint32_t block_size, block_align;
@@ -77,6 +84,9 @@ public:
     bool wait_group(Group* g, bool cancelable) noexcept;
     // Requests cancellation of every task of `g` (group lock held while signalling).
     static void cancel_group(Group* g) noexcept;
+    // Requests cancellation of `t` and passes it on to the task or group `t` is waiting for. Every
+    // cancellation request of the pool goes through here (Future::cancel, groups, shutdown).
+    static void cancel_task(Task* t) noexcept;
 
     inline bool stopping() const noexcept { return stopping_.load(std::memory_order_seq_cst); }
     inline unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }

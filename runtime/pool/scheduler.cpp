@@ -13,9 +13,11 @@
 // T is done or the deque is empty (spawn-then-await locality: T itself is usually on top). Those tasks
 // were queued by the awaiting task or by tasks it ran, and running them here is a schedule `async`
 // already permits. It never steals while awaiting: unrelated work on this stack could wait for
-// something the awaiting task does later. Then it blocks on T's state word (a futex), interruptibly:
-// if the awaiting task is cancelled meanwhile, the request is forwarded to T, the wait continues
-// uninterruptibly, and the awaiting task's request is re-armed for its next cancel point.
+// something the awaiting task does later. Then it blocks on T's state word (a futex), uninterruptibly.
+// Cancellation of the awaiting task A is passed on to T by the requester itself (cancel_task): while
+// A awaits, A->awaiting_task names T, so the request reaches T (by T's own signal if T is blocked in a
+// syscall) even when T runs nested on A's thread, where a signal to A would reach nothing. A's own
+// request stays pending for A's next cancel point. Group awaits work the same way via awaiting_group.
 //
 // Shutdown (~Pool), numbered; each step names the race it closes:
 //   1. stopping = true (seq_cst). From now on dispatch() fails tasks instead of running them, and
@@ -158,7 +160,7 @@ void run_task(Task* t, Worker* w) noexcept {
         w->current = prev;
         w->current_lock.unlock();
         // `t` ran nested inside prev's await; if shutdown swept meanwhile it saw `t`, not prev (step 3).
-        if (prev && w->pool->stopping()) prev->cancel.request();
+        if (prev && w->pool->stopping()) Pool::cancel_task(prev);
     }
     complete(t);
 }
@@ -184,14 +186,14 @@ Pool::~Pool() {
     while (injecting_.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();  // 2
     for (auto& w : workers_) {                                                          // 3
         w->current_lock.lock();
-        if (w->current) w->current->cancel.request();
+        if (w->current) cancel_task(w->current);
         w->current_lock.unlock();
     }
     std::vector<std::unique_ptr<Extra>> extras;
     {
         std::lock_guard lock(extra_mutex_);
         for (auto& e : extras_)
-            if (e->task) e->task->cancel.request();
+            if (e->task) cancel_task(e->task);
         extras.swap(extras_);  // nothing is added after this: spawn_concurrent sees stopping
     }
     epoch_.fetch_add(1, std::memory_order_release);                                     // 4
@@ -330,7 +332,59 @@ void Pool::worker_main(Worker& w) noexcept {
     tls_worker = nullptr;
 }
 
+namespace {
+// await_lock held. Passes a cancellation request of `t` on to what it waits for (once per wait).
+void propagate_locked(Task* t) noexcept {
+    if (t->propagated) return;
+    if (t->awaiting_task) {
+        t->propagated = true;
+        Pool::cancel_task(t->awaiting_task);
+    } else if (t->awaiting_group) {
+        t->propagated = true;
+        Pool::cancel_group(t->awaiting_group);
+    }
+}
+
+// `me` starts waiting for `task` or `group`. A request made before this was not passed on: do it now.
+// (A requester stores `requested` before taking await_lock, so either it sees the fields set here or
+// this sees its request.)
+void begin_await(Task* me, Task* task, Group* group) noexcept {
+    me->await_lock.lock();
+    me->awaiting_task = task;
+    me->awaiting_group = group;
+    me->propagated = false;
+    // seq_cst: as request()'s store; the await_lock alone already orders the two sides.
+    if (me->cancel.requested.load(std::memory_order_seq_cst)) propagate_locked(me);
+    me->await_lock.unlock();
+}
+
+// The wait is over; true if a request was passed on during it.
+bool end_await(Task* me) noexcept {
+    me->await_lock.lock();
+    me->awaiting_task = nullptr;
+    me->awaiting_group = nullptr;
+    bool p = me->propagated;
+    me->propagated = false;
+    me->await_lock.unlock();
+    return p;
+}
+}  // namespace
+
+void Pool::cancel_task(Task* t) noexcept {
+    t->cancel.request();
+    t->await_lock.lock();
+    propagate_locked(t);
+    t->await_lock.unlock();
+}
+
+// The awaiting task's cancellation reaches the awaited task through cancel_task (begin_await), not
+// through a signal to the awaiting thread, so the wait itself is uninterruptible. The awaiting task's
+// request stays pending and is delivered at its next cancel point. An awaiter that is not a task, or
+// is protected, does not pass cancellation on.
 void Pool::wait_done(Task* t) noexcept {
+    Task* me = tls_task;
+    const bool track = me && me->cancel.protection == Protection::unblocked;
+    if (track) begin_await(me, t, nullptr);
     Worker* w = tls_worker;
     if (w && w->pool == this) {
         while (!(t->state.load(std::memory_order_acquire) & Task::done)) {
@@ -339,8 +393,6 @@ void Pool::wait_done(Task* t) noexcept {
             dispatch(w, x);
         }
     }
-    ThreadCancelState& me = current_cancel();
-    bool forwarded = false;
     for (;;) {
         // acquire: pairs with complete()'s exchange, so the result is visible once done is seen.
         std::uint32_t s = t->state.load(std::memory_order_acquire);
@@ -350,27 +402,17 @@ void Pool::wait_done(Task* t) noexcept {
             if (!t->state.compare_exchange_weak(s, s | Task::waiter, std::memory_order_acq_rel, std::memory_order_relaxed)) continue;
             s |= Task::waiter;
         }
-        if (forwarded) {
-            futex(&t->state, FUTEX_WAIT_PRIVATE, s);
-            continue;
-        }
-        if (!me.enter_blocking()) {  // the awaiting task was cancelled: forward it
-            t->cancel.request();
-            forwarded = true;
-            continue;
-        }
-        long r = futex(&t->state, FUTEX_WAIT_PRIVATE, s);
-        int e = r < 0 ? errno : 0;
-        me.leave_blocking();
-        if (e == EINTR && me.take()) {
-            t->cancel.request();
-            forwarded = true;
-        }
+        futex(&t->state, FUTEX_WAIT_PRIVATE, s);
     }
-    if (forwarded) me.recancel();
+    if (track) (void)end_await(me);
 }
 
+// As wait_done; a cancellable group await reports the request itself (it is a cancel point), so a
+// request that was passed on to the group is consumed here.
 bool Pool::wait_group(Group* g, bool cancelable) noexcept {
+    Task* me = tls_task;
+    const bool track = cancelable && me && me->cancel.protection == Protection::unblocked;
+    if (track) begin_await(me, nullptr, g);
     Worker* w = tls_worker;
     if (w && w->pool == this) {
         while (g->outstanding.load(std::memory_order_acquire) != 0) {
@@ -379,35 +421,17 @@ bool Pool::wait_group(Group* g, bool cancelable) noexcept {
             dispatch(w, x);
         }
     }
-    ThreadCancelState& me = current_cancel();
-    bool forwarded = !cancelable;
-    bool canceled = false;
-    for (;;) {
-        std::uint32_t n = g->outstanding.load(std::memory_order_acquire);
-        if (n == 0) break;
-        if (forwarded) {
-            futex(&g->outstanding, FUTEX_WAIT_PRIVATE, n);
-            continue;
-        }
-        if (!me.enter_blocking()) {
-            cancel_group(g);
-            forwarded = canceled = true;
-            continue;
-        }
-        long r = futex(&g->outstanding, FUTEX_WAIT_PRIVATE, n);
-        int e = r < 0 ? errno : 0;
-        me.leave_blocking();
-        if (e == EINTR && me.take()) {
-            cancel_group(g);
-            forwarded = canceled = true;
-        }
-    }
-    return !canceled;
+    // acquire: the finished tasks' effects (and their unlinking) are visible once 0 is seen.
+    for (std::uint32_t n; (n = g->outstanding.load(std::memory_order_acquire)) != 0;)
+        futex(&g->outstanding, FUTEX_WAIT_PRIVATE, n);
+    if (!track || !end_await(me)) return true;
+    (void)me->cancel.take();
+    return false;
 }
 
 void Pool::cancel_group(Group* g) noexcept {
     g->lock.lock();
-    for (Task* t = g->head; t; t = t->next) t->cancel.request();
+    for (Task* t = g->head; t; t = t->next) cancel_task(t);
     g->lock.unlock();
 }
 

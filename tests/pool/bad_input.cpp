@@ -154,3 +154,24 @@ TEST_CASE("pool bad input: concurrent beyond max_concurrent is refused and loses
     CHECK(Tracked::alive.load() == 0);
     CHECK(Tracked::destroyed.load() == 4);
 }
+
+TEST_CASE("pool bad input: a concurrent slot is free as soon as its task was awaited", "[pool][bad]") {
+    // max_concurrent = 1: each concurrent start right after the previous await must succeed.
+    const int n = 300;
+    int started = 0, sum = 0;
+    ErrInfo refused;
+    auto leak = measure_pool([&] {
+        ThreadPoolIo rt({.workers = 1, .max_concurrent = 1});
+        Io io = rt.io();
+        for (int i = 0; i < n; ++i) {
+            auto f = io.concurrent(square, io, 2);
+            if (!f) { refused = info_of(f); break; }
+            ++started;
+            sum += (*f).await(io).value_or(-100);
+        }
+    });
+    REQUIRE_NO_LEAK(leak);
+    CHECK_FALSE(refused.failed);
+    CHECK(started == n);
+    CHECK(sum == 4 * n);
+}

@@ -213,3 +213,158 @@ TEST_CASE("pool cancel: blocked concurrent tasks (own threads) are interrupted",
         CHECK(r->entered > 0);
     }
 }
+
+namespace {
+
+struct GroupStats {
+    int spawned = 0;
+    double cancel_ms = 0;
+    bool await_canceled = false;  // group_await in a cancelled task reported canceled
+    bool second_ok = false;       // and the cancel point after it succeeded
+};
+
+// A group of tasks blocked in every kind of wait, then Group::cancel.
+GroupStats group_cancel_body(Io io, int per_kind, std::atomic<int>* ended) {
+    GroupStats s;
+    std::vector<std::unique_ptr<Pipe>> pipes;
+    Listener listener;
+    std::atomic<std::uint32_t> word{0};
+    std::atomic<bool> entered{false};
+    Group g;
+    auto task = [](Io tio, Kind kind, int fd, std::atomic<std::uint32_t>* w, std::atomic<bool>* e, std::atomic<int>* done) {
+        Outcome o = blocked_task(tio, kind, fd, w, e);
+        if (o.failed && o.code == Errc::canceled) done->fetch_add(1);
+    };
+    for (int i = 0; i < per_kind; ++i) {
+        pipes.push_back(std::make_unique<Pipe>());
+        for (Kind k : {Kind::read, Kind::accept, Kind::sleep, Kind::futex}) {
+            int fd = k == Kind::read ? pipes.back()->r : listener.fd;
+            (void)g.async(io, task, io, k, fd, &word, &entered, ended);
+            ++s.spawned;
+        }
+    }
+    (void)io.sleep(std::chrono::milliseconds(20));
+    auto t0 = SteadyClock::now();
+    g.cancel(io);
+    s.cancel_ms = ms_since(t0);
+    return s;
+}
+
+// Awaits a group of blocked tasks; is itself cancelled by its spawner.
+GroupStats group_await_body(Io io, std::atomic<int>* ended, std::atomic<bool>* waiting) {
+    GroupStats s;
+    Pipe p;
+    std::atomic<std::uint32_t> word{0};
+    std::atomic<bool> entered{false};
+    Group g;
+    auto task = [](Io tio, Kind kind, int fd, std::atomic<std::uint32_t>* w, std::atomic<bool>* e, std::atomic<int>* done) {
+        Outcome o = blocked_task(tio, kind, fd, w, e);
+        if (o.failed && o.code == Errc::canceled) done->fetch_add(1);
+    };
+    (void)g.async(io, task, io, Kind::read, p.r, &word, &entered, ended);
+    (void)g.async(io, task, io, Kind::futex, -1, &word, &entered, ended);
+    s.spawned = 2;
+    waiting->store(true);
+    auto r = g.await(io);
+    s.await_canceled = !r && r.error().canceled();
+    s.second_ok = io.check_cancel().has_value();
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("pool cancel: Group::cancel interrupts every blocked member", "[pool][cancel][group]") {
+    for (unsigned workers : {1u, 2u, 8u}) {
+        INFO("workers " << workers);
+        std::atomic<int> ended{0};
+        Result<GroupStats> r;
+        auto leak = measure_pool([&] {
+            ThreadPoolIo rt({.workers = workers});
+            r = rt.run(group_cancel_body, 5, &ended);
+        });
+        REQUIRE_NO_LEAK(leak);
+        REQUIRE(r.has_value());
+        CHECK(r->spawned == 20);
+        CHECK(ended.load() == 20);  // every member, started or still queued, ended canceled
+        CHECK(r->cancel_ms < 1000);
+    }
+}
+
+TEST_CASE("pool cancel: cancelling a task blocked in Group::await cancels the group", "[pool][cancel][group]") {
+    // With one worker the members run nested inside the awaiting task's Group::await, on its thread.
+    for (unsigned workers : {1u, 2u, 8u}) {
+        INFO("workers " << workers);
+        std::atomic<int> ended{0};
+        Result<GroupStats> r;
+        double ms = 0;
+        auto leak = measure_pool([&] {
+            ThreadPoolIo rt({.workers = workers});
+            Io io = rt.io();
+            std::atomic<bool> waiting{false};
+            auto f = io.async(group_await_body, io, &ended, &waiting);
+            wait_flag(waiting);
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            auto t0 = SteadyClock::now();
+            r = f.cancel(io);
+            ms = ms_since(t0);
+        });
+        REQUIRE_NO_LEAK(leak);
+        REQUIRE(r.has_value());
+        CHECK(r->await_canceled);
+        CHECK(r->second_ok);
+        CHECK(ended.load() == 2);
+        CHECK(ms < 1000);
+    }
+}
+
+namespace {
+struct AwaitStats {
+    bool child_canceled = false;  // the awaited child's read reported canceled
+    bool own_canceled = false;    // the awaiting task's next cancel point reported canceled
+    bool own_second_ok = false;   // and the one after it succeeded
+};
+
+// Awaits a child blocked in a pipe read; is itself cancelled by its spawner.
+AwaitStats await_child_body(Io io, std::atomic<bool>* waiting) {
+    AwaitStats s;
+    Pipe p;
+    std::atomic<std::uint32_t> word{0};
+    std::atomic<bool> entered{false};
+    auto child = io.async(blocked_task, io, Kind::read, p.r, &word, &entered);
+    waiting->store(true);
+    auto r = child.await(io);
+    s.child_canceled = r && r->failed && r->code == Errc::canceled;
+    auto c = io.check_cancel();
+    s.own_canceled = !c && c.error().canceled();
+    s.own_second_ok = io.check_cancel().has_value();
+    return s;
+}
+}  // namespace
+
+TEST_CASE("pool cancel: cancelling a task blocked in Future::await reaches the awaited child", "[pool][cancel]") {
+    // With one worker the child runs nested inside the parent's await, on the parent's thread.
+    for (unsigned workers : {1u, 2u, 8u}) {
+        for (int round = 0; round < 20; ++round) {
+            INFO("workers " << workers << ", round " << round);
+            Result<AwaitStats> r;
+            double ms = 0;
+            auto leak = measure_pool([&] {
+                ThreadPoolIo rt({.workers = workers});
+                Io io = rt.io();
+                std::atomic<bool> waiting{false};
+                auto f = io.async(await_child_body, io, &waiting);
+                wait_flag(waiting);
+                std::this_thread::sleep_for(std::chrono::microseconds(round * 100));
+                auto t0 = SteadyClock::now();
+                r = f.cancel(io);
+                ms = ms_since(t0);
+            });
+            REQUIRE_NO_LEAK(leak);
+            REQUIRE(r.has_value());
+            CHECK(r->child_canceled);
+            CHECK(r->own_canceled);
+            CHECK(r->own_second_ok);
+            CHECK(ms < 1000);
+        }
+    }
+}
