@@ -75,7 +75,8 @@ long futex(const void* word, int op, std::uint32_t val) noexcept {
     return ::syscall(SYS_futex, word, op, val, nullptr, nullptr, 0);
 }
 
-std::size_t round_up(std::size_t n, std::size_t a) noexcept { return (n + a - 1) / a * a; }
+// Alignments are powers of two (the descriptor's come from alignof): round with a mask, not a division.
+std::size_t round_up(std::size_t n, std::size_t a) noexcept { return (n + a - 1) & ~(a - 1); }
 }  // namespace
 
 Task*& current_task() noexcept { return tls_task; }
@@ -93,7 +94,10 @@ Task* make_task(const TaskStart& ts, Group* g) noexcept {
     std::size_t args_off = round_up(sizeof(Task), d.args_align);
     std::size_t result_off = round_up(args_off + d.args_size, d.result_align);
     std::size_t total = round_up(result_off + d.result_size, align);
-    void* mem = ::operator new(total, std::align_val_t(align), std::nothrow);
+    // The plain operator new already aligns to __STDCPP_DEFAULT_NEW_ALIGNMENT__ and costs half the
+    // aligned one (docs/benchmarks.md, ThreadPoolIo).
+    void* mem = align <= __STDCPP_DEFAULT_NEW_ALIGNMENT__ ? ::operator new(total, std::nothrow)
+                                                          : ::operator new(total, std::align_val_t(align), std::nothrow);
     if (!mem) return nullptr;
     Task* t = ::new (mem) Task;
     t->desc = &d;
@@ -107,9 +111,10 @@ Task* make_task(const TaskStart& ts, Group* g) noexcept {
 }
 
 void free_task(Task* t) noexcept {
-    auto a = static_cast<std::align_val_t>(t->block_align);
+    std::uint32_t align = t->block_align;
     t->~Task();
-    ::operator delete(static_cast<void*>(t), a);
+    if (align <= __STDCPP_DEFAULT_NEW_ALIGNMENT__) ::operator delete(static_cast<void*>(t));
+    else ::operator delete(static_cast<void*>(t), static_cast<std::align_val_t>(align));
 }
 
 namespace {
@@ -218,7 +223,8 @@ bool Pool::spawn(Task* t) noexcept {
             run_task(t, w);
             return true;
         }
-        notify();
+        // With one worker nobody else can take it from this deque: no one to wake.
+        if (workers_.size() > 1) notify();
         return true;
     }
     injecting_.fetch_add(1, std::memory_order_seq_cst);  // seq_cst: pairs with shutdown step 2
