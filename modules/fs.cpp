@@ -12,12 +12,6 @@ module zsync;
 namespace zsync {
 
 namespace {
-// Operations are taken by rvalue reference: performed where the factory built them, not copied (64 bytes).
-Result<std::size_t> sized(Io io, Operation&& op) noexcept {
-    io.vtable->operate(io.ctx, op);
-    if (!op.result) return op.result.error();
-    return static_cast<std::size_t>(*op.result);
-}
 Result<void> done(Io io, Operation&& op) noexcept {
     io.vtable->operate(io.ctx, op);
     if (!op.result) return op.result.error();

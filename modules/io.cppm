@@ -251,7 +251,10 @@ public:
     Result<void> concurrent(Io io, F&& f, A&&... args);
     // Waits for every task. Cancel point: on cancellation the tasks are cancelled and joined first.
     inline Result<void> await(Io io) noexcept {
-        if (!state_.head) return {};
+        if (!state_.head) {  // nothing to wait for, but still a cancel point (as on every backend)
+            if (Result<void> r = io.check_cancel(); !r) return Error(r.error().code(), Op::group_await);
+            return {};
+        }
         if (io != io_) return Error(Errc::wrong_io, Op::group_await);
         return io.vtable->group_await(io.ctx, state_);
     }

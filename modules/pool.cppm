@@ -37,7 +37,14 @@ public:
     inline Io io() const noexcept { return io_; }
     unsigned workers() const noexcept;
 
+    // Requests cancellation of the foreground: code that uses this Io outside any task (on BlockingIo's
+    // model: a syscall it is blocked in is interrupted), and through it what that code awaits — the
+    // task run() started. Delivered at the next unprotected cancel point. Thread-safe.
+    void request_cancel() noexcept;
+
     // Runs f(io(), args...) as a task on the pool and blocks the calling thread until it returns.
+    // Code outside any task (this thread, here) uses the pool's foreground cancellation state: use the
+    // Io outside tasks from one thread at a time.
     template <class F, class... A>
     auto run(F&& f, A&&... args) {
         auto fut = io_.async(std::forward<F>(f), io_, std::forward<A>(args)...);

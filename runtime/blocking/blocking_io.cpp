@@ -25,13 +25,25 @@ using Pool = rt::ContextPool<BlockingState>;
 
 BlockingState* state(void* ctx) noexcept { return Pool::resolve(ctx); }
 
+// Runs a child task inline. It shares its parent's cancellation state (one unit of concurrency), so a
+// request it consumed is re-armed for the parent afterwards: as on every backend, a request to a task
+// is forwarded to what runs inside it and stays pending for the task itself (docs/architecture.md).
+void run_inline(BlockingState* s, const TaskDescriptor& d, void* args, void* result) noexcept {
+    const std::uint32_t before = s->cancel.deliveries;
+    d.start(args, result);
+    if (s->cancel.deliveries != before) {
+        s->cancel.delivered = true;
+        s->cancel.recancel();
+    }
+}
+
 AnyFuture* b_async(void* ctx, const TaskStart& t, void* result) noexcept {
     if (!state(ctx)) {
         t.descriptor->discard_args(t.args);
         t.descriptor->fail(result, Error(Errc::io_gone, Op::async));
         return nullptr;
     }
-    t.descriptor->start(t.args, result);
+    run_inline(state(ctx), *t.descriptor, t.args, result);
     return nullptr;
 }
 
@@ -51,13 +63,14 @@ char lost_group_task;
 
 void b_group_async(void* ctx, GroupState& g, const TaskStart& t) noexcept {
     const TaskDescriptor& d = *t.descriptor;
-    if (!state(ctx)) { d.discard_args(t.args); g.head = &lost_group_task; return; }
+    BlockingState* s = state(ctx);
+    if (!s) { d.discard_args(t.args); g.head = &lost_group_task; return; }
     // The result lives only until the task returns; small results stay on the stack.
     alignas(std::max_align_t) std::byte small[256];
     bool heap = d.result_size > sizeof small || d.result_align > alignof(std::max_align_t);
     void* buf = heap ? ::operator new(d.result_size, std::align_val_t(d.result_align), std::nothrow) : small;
     if (!buf) { d.discard_args(t.args); return; }
-    d.start(t.args, buf);
+    run_inline(s, d, t.args, buf);
     d.discard_result(buf);
     if (heap) ::operator delete(buf, std::align_val_t(d.result_align));
 }

@@ -29,6 +29,7 @@ struct ThreadCancelState {
     std::atomic<std::int32_t> blocked_tid{0};
     // Owner-only: a request was delivered (recancel re-arms it) / the protection state.
     bool delivered = false;
+    std::uint32_t deliveries = 0;  // owner-only: how many requests were delivered (BlockingIo's inline children)
     Protection protection = Protection::unblocked;
 
     // Owner: make the state as new (a reused backend context).
@@ -45,6 +46,7 @@ struct ThreadCancelState {
         if (requested.load(std::memory_order_relaxed) == 0) return false;
         if (requested.exchange(0, std::memory_order_acq_rel) == 0) return false;
         delivered = true;
+        ++deliveries;
         return true;
     }
     // Owner: re-arm a delivered request.

@@ -39,6 +39,13 @@ Pool* pool_of(void* ctx) noexcept {
     return c ? c->pool : nullptr;
 }
 
+// A task started while its starter has a pending cancellation request starts with one, so a queued
+// child sees what an inline child would (docs/architecture.md, cancellation rule 3).
+void inherit_request(Pool* p, Task* t) noexcept {
+    // relaxed: the starter reads its own flag; the new task's copy is published by queueing it.
+    if (p->current_cancel_state().requested.load(std::memory_order_relaxed)) t->cancel.requested.store(1, std::memory_order_relaxed);
+}
+
 AnyFuture* p_async(void* ctx, const TaskStart& ts, void* result) noexcept {
     const TaskDescriptor& d = *ts.descriptor;
     Pool* p = pool_of(ctx);
@@ -48,6 +55,7 @@ AnyFuture* p_async(void* ctx, const TaskStart& ts, void* result) noexcept {
         return nullptr;
     }
     Task* t = P::make_task(ts, nullptr);
+    if (t) inherit_request(p, t);
     if (!t) {  // no memory for a task block: run it inline (always a valid schedule for async)
         d.start(ts.args, result);
         return nullptr;
@@ -64,6 +72,7 @@ Result<AnyFuture*> p_concurrent(void* ctx, const TaskStart& ts) noexcept {
     if (p->stopping()) return Error(Errc::shut_down, Op::concurrent);
     Task* t = P::make_task(ts, nullptr);
     if (!t) return Error(Errc::concurrency_unavailable, Op::concurrent);
+    inherit_request(p, t);
     if (!p->spawn_concurrent(t)) {
         ts.descriptor->relocate_args(ts.args, t->args);  // failure leaves the arguments with the caller
         P::free_task(t);
@@ -110,6 +119,7 @@ bool group_spawn(void* ctx, GroupState& gs, const TaskStart& ts, bool concurrent
     P::Group* g = group_of(gs);
     Task* t = g ? P::make_task(ts, g) : nullptr;
     if (!t) { why = Errc::concurrency_unavailable; return false; }
+    inherit_request(p, t);
     g->outstanding.fetch_add(1, std::memory_order_relaxed);  // relaxed: the task's own start publishes it
     g->lock.lock();
     t->next = g->head;
@@ -187,28 +197,36 @@ void p_group_cancel(void* ctx, GroupState& gs) noexcept {
     release_group(gs);
 }
 
-CancelProtection p_swap(void*, CancelProtection p) noexcept {
-    rt::ThreadCancelState& cs = P::current_cancel();
+// The cancellation state calls through `ctx` act on: the current task's, else the pool's foreground
+// task's; a stale Io falls back to a per-thread state (its operations report io_gone anyway).
+rt::ThreadCancelState& cancel_state(void* ctx) noexcept {
+    Pool* p = pool_of(ctx);
+    return p ? p->current_cancel_state() : P::current_cancel();
+}
+
+CancelProtection p_swap(void* ctx, CancelProtection p) noexcept {
+    if (!pool_of(ctx)) return CancelProtection::unblocked;  // a stale Io changes nothing
+    rt::ThreadCancelState& cs = cancel_state(ctx);
     auto old = cs.protection == rt::Protection::blocked ? CancelProtection::blocked : CancelProtection::unblocked;
     cs.protection = p == CancelProtection::blocked ? rt::Protection::blocked : rt::Protection::unblocked;
     return old;
 }
-void p_recancel(void*) noexcept { P::current_cancel().recancel(); }
+void p_recancel(void* ctx) noexcept { cancel_state(ctx).recancel(); }
 Result<void> p_check_cancel(void* ctx) noexcept {
     if (!pool_of(ctx)) return Error(Errc::io_gone, Op::check_cancel);
-    if (P::current_cancel().take()) return Error(Errc::canceled, Op::check_cancel);
+    if (cancel_state(ctx).take()) return Error(Errc::canceled, Op::check_cancel);
     return {};
 }
 void p_futex_wake(void*, const std::atomic<std::uint32_t>* word, std::uint32_t n) noexcept { rt::futex_wake_os(word, n); }
 
 void p_operate(void* ctx, Operation& op) noexcept {
     if (!pool_of(ctx)) { op.result = Error(Errc::io_gone, op.code); return; }
-    rt::perform(op, P::current_cancel());
+    rt::perform(op, cancel_state(ctx));
 }
 
 void p_batch(void* ctx, Operation* ops, std::size_t count) noexcept {
     bool live = pool_of(ctx) != nullptr, cancelled = false;
-    rt::ThreadCancelState& cs = P::current_cancel();
+    rt::ThreadCancelState& cs = cancel_state(ctx);
     for (std::size_t i = 0; i < count; ++i) {
         Operation& op = ops[i];
         if (!live) op.result = Error(Errc::io_gone, op.code);
@@ -241,6 +259,10 @@ ThreadPoolIo::~ThreadPoolIo() {
     delete c->pool;  // the shutdown protocol (scheduler.cpp); tasks may still use io_ until it returns
     c->pool = nullptr;
     Ctx::release(io_.ctx);
+}
+
+void ThreadPoolIo::request_cancel() noexcept {
+    if (Pool* p = pool_of(io_.ctx)) Pool::cancel_task(p->foreground());
 }
 
 unsigned ThreadPoolIo::workers() const noexcept {

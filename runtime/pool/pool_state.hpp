@@ -88,10 +88,19 @@ public:
     // cancellation request of the pool goes through here (Future::cancel, groups, shutdown).
     static void cancel_task(Task* t) noexcept;
 
+    // The task that code running outside any task stands for (BlockingIo's model: the thread that calls
+    // the pool's Io directly, or blocks in run()): its cancellation state and what it awaits. It is
+    // never queued or run. Use the Io outside tasks from one thread at a time.
+    inline Task* foreground() noexcept { return &foreground_; }
+    // The calling code's task: the task it runs in, else the foreground task.
+    inline Task* current_or_foreground() noexcept;
+    inline ThreadCancelState& current_cancel_state() noexcept { return current_or_foreground()->cancel; }
+
     inline bool stopping() const noexcept { return stopping_.load(std::memory_order_seq_cst); }
     inline unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
 
 private:
+    Task foreground_{};
     void worker_main(Worker& w) noexcept;
     void extra_main(Extra& e) noexcept;
     Task* find_work(Worker& w) noexcept;
@@ -121,7 +130,14 @@ Task*& current_task() noexcept;
 Worker*& current_worker() noexcept;
 // The cancellation state operations on the calling thread use: the current task's, or a per-thread
 // one for code that runs outside any task.
+// The cancellation state of code that has no Pool at hand (a stale Io): the current task's, or one
+// per thread.
 ThreadCancelState& current_cancel() noexcept;
+
+inline Task* Pool::current_or_foreground() noexcept {
+    Task* t = current_task();
+    return t ? t : &foreground_;
+}
 
 // Runs `t` on the calling thread (state, current task, start, completion).
 void run_task(Task* t, Worker* w) noexcept;

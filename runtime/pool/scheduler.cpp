@@ -385,10 +385,11 @@ void Pool::cancel_task(Task* t) noexcept {
 
 // The awaiting task's cancellation reaches the awaited task through cancel_task (begin_await), not
 // through a signal to the awaiting thread, so the wait itself is uninterruptible. The awaiting task's
-// request stays pending and is delivered at its next cancel point. An awaiter that is not a task, or
-// is protected, does not pass cancellation on.
+// request stays pending and is delivered at its next cancel point. Code outside any task awaits as the
+// foreground task (so ThreadPoolIo::request_cancel reaches what run() awaits). A protected awaiter
+// does not pass cancellation on.
 void Pool::wait_done(Task* t) noexcept {
-    Task* me = tls_task;
+    Task* me = current_or_foreground();
     const bool track = me && me->cancel.protection == Protection::unblocked;
     if (track) begin_await(me, t, nullptr);
     Worker* w = tls_worker;
@@ -416,7 +417,7 @@ void Pool::wait_done(Task* t) noexcept {
 // As wait_done; a cancellable group await reports the request itself (it is a cancel point), so a
 // request that was passed on to the group is consumed here.
 bool Pool::wait_group(Group* g, bool cancelable) noexcept {
-    Task* me = tls_task;
+    Task* me = current_or_foreground();
     const bool track = cancelable && me && me->cancel.protection == Protection::unblocked;
     if (track) begin_await(me, nullptr, g);
     Worker* w = tls_worker;

@@ -208,7 +208,9 @@ TEMPLATE_LIST_TEST_CASE("Future: dropped, moved and reassigned while holding a r
     CHECK(source_empty);
     REQUIRE(moved_ok);
     CHECK(moved_value == 2);
-    CHECK(live_after_reassign == 2);  // r's value (2) and c's pending result (4)
+    // r's value (2) and c's result (4): inline it exists already; on a pool it may not have run yet.
+    if constexpr (BackendTraits<TestType>::async_runs_inline) CHECK(live_after_reassign == 2);
+    else CHECK((live_after_reassign == 1 || live_after_reassign == 2));
     CHECK(Counted::live() == 0);
 }
 
@@ -233,9 +235,12 @@ TEMPLATE_LIST_TEST_CASE("Future: used with another Io reports wrong_io and keeps
     CHECK(value == 23);
 }
 
-TEMPLATE_LIST_TEST_CASE("awaiting propagates cancellation into an inline child task", "[tasks][cancel]", Backends) {
-    ErrInfo child;
-    bool parent_next_ok = false;
+// The rule on every backend (docs/architecture.md): a request to a task is forwarded to the task it
+// awaits (or runs inline), which gets it once, and stays pending for the task itself, which gets it
+// once at its own next cancel point.
+TEMPLATE_LIST_TEST_CASE("awaiting propagates cancellation into a child task", "[tasks][cancel]", Backends) {
+    ErrInfo child, parent_next;
+    bool parent_after_ok = false;
     auto leak = measure<TestType>([&] {
         TestType rt;
         Io io = rt.io();
@@ -245,11 +250,13 @@ TEMPLATE_LIST_TEST_CASE("awaiting propagates cancellation into an inline child t
             return 1;
         }, io);
         child = info_of(f.await(io));
-        parent_next_ok = io.check_cancel().has_value();  // delivered once, in the child
+        parent_next = info_of(io.check_cancel());       // still pending for the parent
+        parent_after_ok = io.check_cancel().has_value();  // and delivered only once
     });
     REQUIRE_NO_LEAK(leak);
     REQUIRE_ZSYNC_ERROR(child, Errc::canceled, Op::check_cancel);
-    CHECK(parent_next_ok);
+    REQUIRE_ZSYNC_ERROR(parent_next, Errc::canceled, Op::check_cancel);
+    CHECK(parent_after_ok);
 }
 
 TEMPLATE_LIST_TEST_CASE("Group: async, await, cancel; results destroyed exactly once", "[tasks][group]", Backends) {
@@ -287,9 +294,10 @@ TEMPLATE_LIST_TEST_CASE("Group: async, await, cancel; results destroyed exactly 
     if (wrong.failed) REQUIRE_ZSYNC_ERROR(wrong, Errc::wrong_io, Op::group_async);
 }
 
-TEMPLATE_LIST_TEST_CASE("Group: a task sees a cancellation request delivered to the group's owner", "[tasks][group][cancel]", Backends) {
+TEMPLATE_LIST_TEST_CASE("Group: a request to the owner reaches every task once, and the await reports it", "[tasks][group][cancel]", Backends) {
     int canceled_tasks = 0, ok_tasks = 0;
-    bool await_ok = false;
+    bool await_ok = false, after_ok = false;
+    ErrInfo await_err;
     auto leak = measure<TestType>([&] {
         TestType rt;
         Io io = rt.io();
@@ -297,10 +305,17 @@ TEMPLATE_LIST_TEST_CASE("Group: a task sees a cancellation request delivered to 
         BackendTraits<TestType>::request_cancel(rt);
         for (int i = 0; i < 3; ++i)
             (void)g.async(io, [&](Io io) { if (io.check_cancel()) ++ok_tasks; else ++canceled_tasks; }, io);
-        await_ok = g.await(io).has_value();
+        auto r = g.await(io);
+        await_ok = r.has_value();
+        await_err = info_of(r);
+        after_ok = io.check_cancel().has_value();
     });
     REQUIRE_NO_LEAK(leak);
-    // Delivered exactly once: one task (or the await) reports canceled, the others run normally.
-    CHECK(canceled_tasks + (await_ok ? 0 : 1) == 1);
-    CHECK(canceled_tasks + ok_tasks == 3);
+    // Tasks started while the owner has a pending request start with one (inline or queued alike);
+    // the group await is the owner's cancel point and consumes the owner's request.
+    CHECK(canceled_tasks == 3);
+    CHECK(ok_tasks == 0);
+    CHECK_FALSE(await_ok);
+    REQUIRE_ZSYNC_ERROR(await_err, Errc::canceled, Op::group_await);
+    CHECK(after_ok);
 }

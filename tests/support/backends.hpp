@@ -7,7 +7,13 @@
 
 namespace zsync::test {
 
-using Backends = std::tuple<zsync::BlockingIo>;
+// ThreadPoolIo with a fixed number of workers (the suite runs it with 1, 2 and 8).
+template <unsigned N>
+struct PoolOf : zsync::ThreadPoolIo {
+    PoolOf() : zsync::ThreadPoolIo(Options{.workers = N}) {}
+};
+
+using Backends = std::tuple<zsync::BlockingIo, PoolOf<1>, PoolOf<2>, PoolOf<8>>;
 
 template <class B>
 struct BackendTraits;
@@ -23,6 +29,15 @@ struct BackendTraits<zsync::BlockingIo> {
     // Requests cancellation of the task currently running on the backend (from any thread): the hook
     // through which tests cancel a task blocked in a real syscall.
     static void request_cancel(zsync::BlockingIo& rt) noexcept { rt.request_cancel(); }
+};
+
+template <unsigned N>
+struct BackendTraits<PoolOf<N>> {
+    static constexpr bool concurrent_available = true;
+    static constexpr bool async_runs_inline = false;
+    static constexpr bool batch_in_order = true;
+    // Cancels the pool's foreground: the test thread's own calls through the Io (and what it awaits).
+    static void request_cancel(PoolOf<N>& rt) noexcept { rt.request_cancel(); }
 };
 
 }  // namespace zsync::test
