@@ -26,7 +26,7 @@ public:
     void lock() noexcept {
         // acquire: the critical section must see the previous holder's writes.
         while (flag_.exchange(true, std::memory_order_acquire))
-            while (flag_.load(std::memory_order_relaxed)) __builtin_ia32_pause();
+            while (flag_.load(std::memory_order_relaxed)) __builtin_ia32_pause();  // relaxed: only a spin hint
     }
     // release: publishes the critical section's writes to the next holder.
     void unlock() noexcept { flag_.store(false, std::memory_order_release); }

@@ -34,16 +34,16 @@ void install_interrupt_handler() noexcept {
 
 // enter_blocking (inline, in the header) saw a request pending after its seq_cst store of blocked_tid.
 bool ThreadCancelState::enter_blocking_requested() noexcept {
-    blocked_tid.store(0, std::memory_order_relaxed);
+    blocked_tid.store(0, std::memory_order_relaxed);  // relaxed: undoing our own store; nobody waits on it
     return !take();
 }
 
 void ThreadCancelState::request() noexcept {
-    requested.store(1, std::memory_order_seq_cst);
+    requested.store(1, std::memory_order_seq_cst);  // seq_cst: the Dekker pair with enter_blocking (header)
     long backoff_ns = 1000;
     const pid_t pid = ::getpid();
     for (;;) {
-        std::int32_t tid = blocked_tid.load(std::memory_order_seq_cst);
+        std::int32_t tid = blocked_tid.load(std::memory_order_seq_cst);  // seq_cst: the other half of the pair
         if (tid == 0 || requested.load(std::memory_order_seq_cst) == 0) return;
         ::syscall(SYS_tgkill, pid, tid, interrupt_signal);
         timespec ts{0, backoff_ns};

@@ -34,6 +34,7 @@ struct ThreadCancelState {
 
     // Owner: make the state as new (a reused backend context).
     void reset() noexcept {
+        // relaxed: a context being reset is not shared yet (acquire() hands it out afterwards).
         requested.store(0, std::memory_order_relaxed);
         blocked_tid.store(0, std::memory_order_relaxed);
         delivered = false;
@@ -44,6 +45,7 @@ struct ThreadCancelState {
         if (protection == Protection::blocked) return false;
         // relaxed first: the common case (no request) costs one plain load; exchange consumes it.
         if (requested.load(std::memory_order_relaxed) == 0) return false;
+        // acq_rel: consumes the request exactly once against concurrent requesters.
         if (requested.exchange(0, std::memory_order_acq_rel) == 0) return false;
         delivered = true;
         ++deliveries;

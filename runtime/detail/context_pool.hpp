@@ -38,6 +38,7 @@ public:
         auto addr = reinterpret_cast<std::uintptr_t>(n);
         if (addr >> 48) std::abort();  // pointer does not fit the tag scheme (unsupported address space)
         out = &n->value;
+        // relaxed: the generation is only compared (see the member's comment).
         return reinterpret_cast<void*>(addr | (std::uintptr_t(n->generation.load(std::memory_order_relaxed)) << 48));
     }
 
@@ -45,6 +46,7 @@ public:
     static T* resolve(void* ctx) noexcept {
         auto v = reinterpret_cast<std::uintptr_t>(ctx);
         Node* n = reinterpret_cast<Node*>(v & ((std::uintptr_t(1) << 48) - 1));
+        // relaxed: see the member's comment.
         if (!n || n->generation.load(std::memory_order_relaxed) != static_cast<std::uint16_t>(v >> 48)) return nullptr;
         return &n->value;
     }
@@ -52,6 +54,7 @@ public:
     static void release(void* ctx) noexcept {
         auto v = reinterpret_cast<std::uintptr_t>(ctx);
         Node* n = reinterpret_cast<Node*>(v & ((std::uintptr_t(1) << 48) - 1));
+        // relaxed: see the member's comment; the free list itself is under the mutex.
         std::uint16_t g = n->generation.load(std::memory_order_relaxed) + 1;
         n->generation.store(g == 0 ? 1 : g, std::memory_order_relaxed);
         std::lock_guard lock(mutex());

@@ -31,6 +31,7 @@ public:
         size_.fetch_sub(1, std::memory_order_relaxed);  // relaxed: the mutex orders the list itself
         return item;
     }
+    // acquire: pairs with push's release increment (a hint only; pop re-checks under the mutex).
     bool maybe_nonempty() const noexcept { return size_.load(std::memory_order_acquire) > 0; }
 
 private:

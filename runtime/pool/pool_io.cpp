@@ -90,6 +90,7 @@ void take(Task* t, void* result) noexcept {
 
 void wait_for(void* ctx, Task* t) noexcept {
     if (Pool* p = pool_of(ctx)) p->wait_done(t);
+    // acquire: pairs with complete()'s release, so the result is visible once done is seen.
     else P::futex_wait_while(&t->state, t->state.load(std::memory_order_acquire) & ~std::uint32_t(Task::done));
 }
 
@@ -101,6 +102,7 @@ void p_await(void* ctx, AnyFuture* f, const TaskDescriptor&, void* result) noexc
 
 void p_cancel(void* ctx, AnyFuture* f, const TaskDescriptor&, void* result) noexcept {
     Task* t = reinterpret_cast<Task*>(f);
+    // acquire: a done task needs no request (and its result is then visible to take()).
     if (!(t->state.load(std::memory_order_acquire) & Task::done)) Pool::cancel_task(t);
     wait_for(ctx, t);
     take(t, result);
@@ -132,7 +134,7 @@ bool group_spawn(void* ctx, GroupState& gs, const TaskStart& ts, bool concurrent
     else g->head = t->next;
     if (t->next) t->next->prev = t->prev;
     g->lock.unlock();
-    g->outstanding.fetch_sub(1, std::memory_order_relaxed);
+    g->outstanding.fetch_sub(1, std::memory_order_relaxed);  // relaxed: undoes our own increment; the task never ran
     ts.descriptor->relocate_args(ts.args, t->args);
     P::free_task(t);
     why = p->stopping() ? Errc::shut_down : Errc::concurrency_unavailable;
@@ -161,6 +163,7 @@ void p_group_async(void* ctx, GroupState& gs, const TaskStart& ts) noexcept {
             ts.descriptor->discard_args(ts.args);
         }
     }
+    // acquire: finished tasks' unlinking is visible before the record is freed.
     if (gs.head && static_cast<P::Group*>(gs.head)->outstanding.load(std::memory_order_acquire) == 0 &&
         !static_cast<P::Group*>(gs.head)->head)
         release_group(gs);
@@ -169,12 +172,14 @@ void p_group_async(void* ctx, GroupState& gs, const TaskStart& ts) noexcept {
 Result<void> p_group_concurrent(void* ctx, GroupState& gs, const TaskStart& ts) noexcept {
     Errc why;
     if (group_spawn(ctx, gs, ts, true, why)) return {};
+    // acquire: as above, before the record is freed.
     if (gs.head && static_cast<P::Group*>(gs.head)->outstanding.load(std::memory_order_acquire) == 0) release_group(gs);
     return Error(why, Op::group_concurrent);
 }
 
 void wait_group_uninterruptibly(void* ctx, P::Group* g) noexcept {
     if (Pool* p = pool_of(ctx)) { p->wait_group(g, false); return; }
+    // acquire: the tasks' effects and unlinking are visible once 0 is seen.
     for (std::uint32_t n; (n = g->outstanding.load(std::memory_order_acquire)) != 0;) P::futex_wait_while(&g->outstanding, n);
 }
 

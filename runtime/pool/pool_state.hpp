@@ -96,6 +96,7 @@ public:
     inline Task* current_or_foreground() noexcept;
     inline ThreadCancelState& current_cancel_state() noexcept { return current_or_foreground()->cancel; }
 
+    // seq_cst: pairs with the sweep and with the `injecting` count in the shutdown protocol (Dekker).
     inline bool stopping() const noexcept { return stopping_.load(std::memory_order_seq_cst); }
     inline unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
 

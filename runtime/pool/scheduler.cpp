@@ -229,11 +229,11 @@ bool Pool::spawn(Task* t) noexcept {
     }
     injecting_.fetch_add(1, std::memory_order_seq_cst);  // seq_cst: pairs with shutdown step 2
     if (stopping()) {
-        injecting_.fetch_sub(1, std::memory_order_release);
+        injecting_.fetch_sub(1, std::memory_order_release);  // release: shutdown step 2 may proceed
         return false;
     }
     injector_.push(t);
-    injecting_.fetch_sub(1, std::memory_order_release);
+    injecting_.fetch_sub(1, std::memory_order_release);  // release: the push happens before shutdown step 2 ends
     notify();
     return true;
 }
@@ -318,11 +318,11 @@ Task* Pool::find_work(Worker& w) noexcept {
 }
 
 void Pool::park(Worker&) noexcept {
-    std::uint32_t e = epoch_.load(std::memory_order_acquire);
-    sleepers_.fetch_add(1, std::memory_order_relaxed);
+    std::uint32_t e = epoch_.load(std::memory_order_acquire);  // acquire: pairs with notify()'s release bump
+    sleepers_.fetch_add(1, std::memory_order_relaxed);  // relaxed: ordered by the seq_cst fence below
     fence_seq_cst();  // seq_cst: the parking protocol (see the header)
     if (!any_work() && !stopping()) futex(&epoch_, FUTEX_WAIT_PRIVATE, e);
-    sleepers_.fetch_sub(1, std::memory_order_relaxed);
+    sleepers_.fetch_sub(1, std::memory_order_relaxed);  // relaxed: a stale count only costs one spurious wake
 }
 
 void Pool::worker_main(Worker& w) noexcept {
@@ -394,6 +394,7 @@ void Pool::wait_done(Task* t) noexcept {
     if (track) begin_await(me, t, nullptr);
     Worker* w = tls_worker;
     if (w && w->pool == this) {
+        // acquire: pairs with complete()'s release (the result).
         while (!(t->state.load(std::memory_order_acquire) & Task::done)) {
             Task* x = w->deque.owner().pop();
             if (!x) break;
@@ -422,6 +423,7 @@ bool Pool::wait_group(Group* g, bool cancelable) noexcept {
     if (track) begin_await(me, nullptr, g);
     Worker* w = tls_worker;
     if (w && w->pool == this) {
+        // acquire: pairs with the finishing tasks' acq_rel decrement.
         while (g->outstanding.load(std::memory_order_acquire) != 0) {
             Task* x = w->deque.owner().pop();
             if (!x) break;

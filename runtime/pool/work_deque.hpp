@@ -33,19 +33,19 @@ public:
         }
         // The most recently pushed item, or nullptr.
         T* pop() noexcept {
-            std::int64_t b = d_.bottom_.load(std::memory_order_relaxed) - 1;
-            d_.bottom_.store(b, std::memory_order_relaxed);
+            std::int64_t b = d_.bottom_.load(std::memory_order_relaxed) - 1;  // relaxed: only the owner writes bottom
+            d_.bottom_.store(b, std::memory_order_relaxed);                   // relaxed: ordered by the fence below
             fence_seq_cst();  // seq_cst: order the bottom decrement before reading top (races with steal's fence)
             std::int64_t t = d_.top_.load(std::memory_order_relaxed);
             if (t > b) {  // empty
-                d_.bottom_.store(b + 1, std::memory_order_relaxed);
+                d_.bottom_.store(b + 1, std::memory_order_relaxed);  // relaxed: restores the owner's own value
                 return nullptr;
             }
-            T* item = d_.slots_[b & mask].load(std::memory_order_relaxed);
+            T* item = d_.slots_[b & mask].load(std::memory_order_relaxed);  // relaxed: the owner wrote it
             if (t == b) {  // the last element: race stealers for it
                 // seq_cst: the single total order decides owner vs. stealer for this element.
                 if (!d_.top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst, std::memory_order_relaxed)) item = nullptr;
-                d_.bottom_.store(b + 1, std::memory_order_relaxed);
+                d_.bottom_.store(b + 1, std::memory_order_relaxed);  // relaxed: the CAS above decided the race
             }
             return item;
         }
@@ -65,7 +65,7 @@ public:
             fence_seq_cst();  // seq_cst: pairs with pop's fence so owner and stealer agree on the last element
             std::int64_t b = d_->bottom_.load(std::memory_order_acquire); // acquire: pairs with push's release (item contents)
             if (t >= b) return nullptr;
-            T* item = d_->slots_[t & mask].load(std::memory_order_relaxed);
+            T* item = d_->slots_[t & mask].load(std::memory_order_relaxed);  // relaxed: bottom's acquire published it
             // seq_cst: see pop(); failure means another thief or the owner took it.
             if (!d_->top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst, std::memory_order_relaxed)) return nullptr;
             return item;
