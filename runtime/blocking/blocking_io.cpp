@@ -12,6 +12,7 @@ module;
 #include "../detail/context_pool.hpp"
 module zsync;
 #include "../detail/perform.hpp"
+#include "../detail/inline_task.hpp"
 
 namespace zsync {
 
@@ -65,14 +66,7 @@ void b_group_async(void* ctx, GroupState& g, const TaskStart& t) noexcept {
     const TaskDescriptor& d = *t.descriptor;
     BlockingState* s = state(ctx);
     if (!s) { d.discard_args(t.args); g.head = &lost_group_task; return; }
-    // The result lives only until the task returns; small results stay on the stack.
-    alignas(std::max_align_t) std::byte small[256];
-    bool heap = d.result_size > sizeof small || d.result_align > alignof(std::max_align_t);
-    void* buf = heap ? ::operator new(d.result_size, std::align_val_t(d.result_align), std::nothrow) : small;
-    if (!buf) { d.discard_args(t.args); return; }
-    run_inline(s, d, t.args, buf);
-    d.discard_result(buf);
-    if (heap) ::operator delete(buf, std::align_val_t(d.result_align));
+    rt::run_discarding(d, t.args, [&](void* args, void* result) { run_inline(s, d, args, result); });
 }
 
 Result<void> b_group_concurrent(void* ctx, GroupState&, const TaskStart&) noexcept {
@@ -114,16 +108,7 @@ void b_operate(void* ctx, Operation& op) noexcept {
 
 void b_batch(void* ctx, Operation* ops, std::size_t count) noexcept {
     BlockingState* s = state(ctx);
-    bool cancelled = false;
-    for (std::size_t i = 0; i < count; ++i) {
-        Operation& op = ops[i];
-        if (!s) op.result = Error(Errc::io_gone, op.code);
-        else if (cancelled && op.code != Op::close) op.result = Error(Errc::canceled, op.code);
-        else {
-            rt::perform(op, s->cancel);
-            cancelled = cancelled || (!op.result && op.result.error().canceled());
-        }
-    }
+    rt::perform_batch(ops, count, s ? &s->cancel : nullptr);
 }
 
 constexpr IoVTable blocking_table{

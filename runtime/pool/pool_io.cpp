@@ -19,6 +19,7 @@ module;
 module zsync;
 #include "../detail/perform.hpp"
 #include "pool_state.hpp"
+#include "../detail/inline_task.hpp"
 
 namespace zsync {
 
@@ -151,14 +152,7 @@ void p_group_async(void* ctx, GroupState& gs, const TaskStart& ts) noexcept {
     if (!group_spawn(ctx, gs, ts, false, why)) {
         // async cannot fail: a task that cannot be queued runs inline (its result is discarded).
         if (why == Errc::concurrency_unavailable) {
-            alignas(std::max_align_t) std::byte small[256];
-            const TaskDescriptor& d = *ts.descriptor;
-            bool heap = d.result_size > sizeof small || d.result_align > alignof(std::max_align_t);
-            void* buf = heap ? ::operator new(d.result_size, std::align_val_t(d.result_align), std::nothrow) : small;
-            if (!buf) { d.discard_args(ts.args); return; }
-            d.start(ts.args, buf);
-            d.discard_result(buf);
-            if (heap) ::operator delete(buf, std::align_val_t(d.result_align));
+            rt::run_discarding(*ts.descriptor, ts.args, [&](void* args, void* result) { ts.descriptor->start(args, result); });
         } else {
             ts.descriptor->discard_args(ts.args);
         }
@@ -230,17 +224,7 @@ void p_operate(void* ctx, Operation& op) noexcept {
 }
 
 void p_batch(void* ctx, Operation* ops, std::size_t count) noexcept {
-    bool live = pool_of(ctx) != nullptr, cancelled = false;
-    rt::ThreadCancelState& cs = cancel_state(ctx);
-    for (std::size_t i = 0; i < count; ++i) {
-        Operation& op = ops[i];
-        if (!live) op.result = Error(Errc::io_gone, op.code);
-        else if (cancelled && op.code != Op::close) op.result = Error(Errc::canceled, op.code);
-        else {
-            rt::perform(op, cs);
-            cancelled = cancelled || (!op.result && op.result.error().canceled());
-        }
-    }
+    rt::perform_batch(ops, count, pool_of(ctx) ? &cancel_state(ctx) : nullptr);
 }
 
 constexpr IoVTable pool_table{
