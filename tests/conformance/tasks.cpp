@@ -261,7 +261,8 @@ TEMPLATE_LIST_TEST_CASE("awaiting propagates cancellation into a child task", "[
 
 TEMPLATE_LIST_TEST_CASE("Group: async, await, cancel; results destroyed exactly once", "[tasks][group]", Backends) {
     Counted::reset();
-    int ran = 0, constructed = 0, destroyed = 0;
+    std::atomic<int> ran{0};  // the group's tasks may run in parallel
+    int constructed = 0, destroyed = 0;
     bool spawn_ok = true, await_ok = false, pending_after = true, second_await_ok = false;
     ErrInfo wrong;
     auto leak = measure<TestType>([&] {
@@ -295,7 +296,7 @@ TEMPLATE_LIST_TEST_CASE("Group: async, await, cancel; results destroyed exactly 
 }
 
 TEMPLATE_LIST_TEST_CASE("Group: a request to the owner reaches every task once, and the await reports it", "[tasks][group][cancel]", Backends) {
-    int canceled_tasks = 0, ok_tasks = 0;
+    std::atomic<int> canceled_tasks{0}, ok_tasks{0};  // the group's tasks may run in parallel
     bool await_ok = false, after_ok = false;
     ErrInfo await_err;
     auto leak = measure<TestType>([&] {
