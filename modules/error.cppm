@@ -19,11 +19,15 @@ enum class Op : std::uint8_t {
     open, close, stat, fsync, sendfile, copy_file_range,
     mkdir, remove, rename, dir_read,
     accept,
+    socket, bind, listen, connect, send, recv, sendto, recvfrom, shutdown, socketpair, setsockopt,
+    getsockname, getpeername, lookup,
     sleep, futex_wait, yield,
     operation_count_,  // not an operation: the number of Operation codes above
     // task-core calls (not Operations)
     async = operation_count_, concurrent, await, cancel, group_async, group_concurrent, group_await,
-    group_cancel, check_cancel, futex_wake, batch, run, none,
+    group_cancel, check_cancel, futex_wake, batch, run,
+    parse_address,  // parsing a network address from text (zsync:net), before any Operation
+    none,
 };
 
 // zsync's own conditions. `system` means "see os_error()".
@@ -43,6 +47,8 @@ enum class Errc : std::uint16_t {
     name_too_long,            // a path longer than the OS accepts
     task_threw,               // the task ended with an exception (native builds)
     shut_down,                // the backend is shutting down and takes no new work
+    name_not_found,           // name lookup: the host (or service) is not known
+    name_lookup_failed,       // name lookup: the resolver failed (temporarily, or no usable answer)
 };
 
 // A failed operation: which one, and why. Equality compares all three parts.

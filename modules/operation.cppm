@@ -54,6 +54,33 @@ struct FileStat {
     FileKind kind = FileKind::unknown;
 };
 
+// Networking (zsync:net builds its address types and sockets over these).
+enum class AddressFamily : std::uint8_t { unspecified, ipv4, ipv6, unix_path };
+enum class SocketType : std::uint8_t { stream, datagram };
+enum class ShutdownHow : std::uint8_t { read, write, both };
+// Socket options settable through Operation::setsockopt. `value` is a flag (0/1), except linger
+// (seconds; < 0 turns lingering off, 0 makes close send a reset).
+enum class SocketOption : std::uint8_t { reuse_address, reuse_port, no_delay, keep_alive, broadcast, linger, v6_only };
+
+// A socket address in zsync's own, OS-independent form: what socket Operations read and fill.
+// IPv4: ip[0..3] in network order; IPv6: all 16 bytes. Unix: `path_len` bytes of `path` (not
+// NUL-terminated; a leading NUL is a Linux abstract name; path_len 0 is an unnamed socket).
+struct SocketAddress {
+    AddressFamily family = AddressFamily::unspecified;
+    std::uint8_t path_len = 0;
+    std::uint16_t port = 0;       // host byte order
+    std::uint32_t flowinfo = 0;   // IPv6
+    std::uint32_t scope_id = 0;   // IPv6
+    std::uint8_t ip[16]{};
+    char path[108]{};
+    static constexpr std::size_t max_path = 107;  // bytes of a Unix path (one is kept for the NUL)
+};
+
+// One answer slot of Operation::lookup.
+struct LookupAnswer {
+    SocketAddress address;
+};
+
 // A wait, described completely. Build one with the static factories; read `result` when it completed.
 struct Operation {
     // Arguments, by code. Offsets of -1 in `transfer` mean "use and advance the file position".
@@ -67,13 +94,24 @@ struct Operation {
     struct Rename { Path from; Path to; };
     struct DirRead { Handle dir; void* buffer; std::uint64_t len; bool rewind; };          // rewind: from the first entry
     struct Futex { const std::atomic<std::uint32_t>* word; std::uint32_t expected; Deadline deadline; };
+    // Networking. Deadlines: Deadline::never() waits without a limit; a passed one is Errc::timeout.
+    struct Socket { AddressFamily family; SocketType type; };
+    struct Bind { Handle fd; bool reuse_address; const SocketAddress* address; };
+    struct SockInt { Handle fd; std::int32_t value; SocketOption option; };           // listen backlog, shutdown how, setsockopt
+    struct Accept { Handle fd; SocketAddress* peer; Deadline deadline; };             // peer may be null
+    struct Connect { Handle fd; const SocketAddress* address; Deadline deadline; };
+    struct Msg { Handle fd; void* data; std::uint64_t len; Deadline deadline; };      // send / recv
+    struct MsgTo { Handle fd; std::uint32_t len; void* data; SocketAddress* address; Deadline deadline; };  // sendto / recvfrom
+    struct Pair { Handle* out; AddressFamily family; SocketType type; };              // out[2]
+    struct Name { Handle fd; SocketAddress* out; };                                   // getsockname / getpeername
+    struct Lookup { const char* host; LookupAnswer* out; std::uint32_t host_len; std::uint32_t capacity; std::uint16_t port; AddressFamily family; };
 
     Op code = Op::nop;
     bool datasync = false;  // fsync: only the data (fdatasync)
     union {
         Rw rw;
         Open open;
-        Handle fd;  // close, fsync, accept
+        Handle fd;  // close, fsync
         Stat stat;
         Transfer transfer;
         Mkdir mkdir;
@@ -82,6 +120,16 @@ struct Operation {
         DirRead dir_read;
         Deadline sleep;
         Futex futex;
+        Socket socket_args;
+        Bind bind_args;
+        SockInt sock_int;
+        Accept accept_args;
+        Connect connect_args;
+        Msg msg;
+        MsgTo msg_to;
+        Pair pair;
+        Name name;
+        Lookup lookup_args;
     };
     // Filled by the backend: bytes transferred, the new handle (open), or 0; or the Error.
     Result<std::uint64_t> result{Error(Errc::invalid_argument, Op::nop)};
@@ -111,9 +159,57 @@ struct Operation {
     static inline Operation dir_read_into(Handle dir, std::span<std::byte> buffer, bool rewind = false) noexcept {
         Operation op; op.code = Op::dir_read; op.dir_read = {dir, buffer.data(), buffer.size(), rewind}; return op;
     }
+    // --- Networking. Every one is a cancel point; the ones that wait are interruptible by cancellation.
+    // A new socket (close-on-exec); result = its handle.
+    static inline Operation socket(AddressFamily f, SocketType t) noexcept { Operation op; op.code = Op::socket; op.socket_args = {f, t}; return op; }
+    // Binds to `addr` (SO_REUSEADDR first when reuse_address). `addr` must outlive the wait.
+    static inline Operation bind(Handle fd, const SocketAddress& addr, bool reuse_address = false) noexcept { Operation op; op.code = Op::bind; op.bind_args = {fd, reuse_address, &addr}; return op; }
+    static inline Operation listen(Handle fd, std::int32_t backlog) noexcept { Operation op; op.code = Op::listen; op.sock_int = {fd, backlog, SocketOption::reuse_address}; return op; }
     // Accepts a connection on a listening socket; result = the new socket's handle (close-on-exec).
-    // The peer's address and the rest of networking arrive with the networking Operations.
-    static inline Operation accept(Handle listener) noexcept { Operation op; op.code = Op::accept; op.fd = listener; return op; }
+    // Fills *peer when given. With a deadline, waits (poll) until it passes: Errc::timeout.
+    static inline Operation accept(Handle listener, SocketAddress* peer = nullptr, Deadline d = Deadline::never()) noexcept {
+        Operation op; op.code = Op::accept; op.accept_args = {listener, peer, d}; return op;
+    }
+    // Connects; with a deadline, Errc::timeout when it passes (the socket is then unusable: close it).
+    static inline Operation connect(Handle fd, const SocketAddress& addr, Deadline d = Deadline::never()) noexcept {
+        Operation op; op.code = Op::connect; op.connect_args = {fd, &addr, d}; return op;
+    }
+    // Sends up to b.size() bytes (never raises SIGPIPE: a closed peer is EPIPE); result = bytes sent.
+    static inline Operation send(Handle fd, std::span<const std::byte> b, Deadline d = Deadline::never()) noexcept {
+        Operation op; op.code = Op::send; op.msg = {fd, const_cast<std::byte*>(b.data()), b.size(), d}; return op;
+    }
+    // Receives up to b.size() bytes; result = bytes received, 0 at the end of the stream.
+    static inline Operation recv(Handle fd, std::span<std::byte> b, Deadline d = Deadline::never()) noexcept {
+        Operation op; op.code = Op::recv; op.msg = {fd, b.data(), b.size(), d}; return op;
+    }
+    // One datagram to `to` (at most 4 GiB - 1 bytes; longer is invalid_argument).
+    static inline Operation sendto(Handle fd, std::span<const std::byte> b, const SocketAddress& to, Deadline d = Deadline::never()) noexcept {
+        Operation op; op.code = Op::sendto; op.msg_to = {fd, clamp32(b.size()), const_cast<std::byte*>(b.data()), const_cast<SocketAddress*>(&to), d}; return op;
+    }
+    // One datagram into `b` (truncated to b.size()), the sender in *from (when given).
+    static inline Operation recvfrom(Handle fd, std::span<std::byte> b, SocketAddress* from, Deadline d = Deadline::never()) noexcept {
+        Operation op; op.code = Op::recvfrom; op.msg_to = {fd, clamp32(b.size()), b.data(), from, d}; return op;
+    }
+    static inline Operation shutdown(Handle fd, ShutdownHow how) noexcept {
+        Operation op; op.code = Op::shutdown; op.sock_int = {fd, static_cast<std::int32_t>(how), SocketOption::reuse_address}; return op;
+    }
+    // A connected pair of sockets (close-on-exec) written to out[0], out[1]; result = 0.
+    static inline Operation socketpair(Handle* out, AddressFamily f = AddressFamily::unix_path, SocketType t = SocketType::stream) noexcept {
+        Operation op; op.code = Op::socketpair; op.pair = {out, f, t}; return op;
+    }
+    static inline Operation setsockopt(Handle fd, SocketOption o, std::int32_t value) noexcept {
+        Operation op; op.code = Op::setsockopt; op.sock_int = {fd, value, o}; return op;
+    }
+    static inline Operation getsockname(Handle fd, SocketAddress& out) noexcept { Operation op; op.code = Op::getsockname; op.name = {fd, &out}; return op; }
+    static inline Operation getpeername(Handle fd, SocketAddress& out) noexcept { Operation op; op.code = Op::getpeername; op.name = {fd, &out}; return op; }
+    // Resolves `host` (getaddrinfo) into up to out.size() addresses with `port`; result = how many.
+    // Family unspecified: both IPv4 and IPv6. The resolver cannot be interrupted: this is a cancel
+    // point before it starts, and the wait has no deadline. It runs on the calling thread on every backend
+    // for now (see the top of modules/net.cppm).
+    static inline Operation lookup(std::string_view host, std::uint16_t port, std::span<LookupAnswer> out,
+                                   AddressFamily f = AddressFamily::unspecified) noexcept {
+        Operation op; op.code = Op::lookup; op.lookup_args = {host.data(), out.data(), clamp32(host.size()), clamp32(out.size()), port, f}; return op;
+    }
     static inline Operation sleep_until(Deadline d) noexcept { Operation op; op.code = Op::sleep; op.sleep = d; return op; }
     // Waits while `word` holds `expected`, until woken, the deadline, or cancellation. May wake spuriously.
     static inline Operation futex_wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected, Deadline d = Deadline::never()) noexcept {
@@ -122,6 +218,7 @@ struct Operation {
     static inline Operation yield() noexcept { Operation op; op.code = Op::yield; return op; }
 
 private:
+    static constexpr std::uint32_t clamp32(std::size_t n) noexcept { return n > 0xffff'ffffu ? 0xffff'ffffu : static_cast<std::uint32_t>(n); }
     static inline Operation rw_op(Op c, Handle fd, void* data, std::uint64_t len, std::uint64_t off) noexcept {
         Operation op; op.code = c; op.rw = {fd, data, len, off}; return op;
     }

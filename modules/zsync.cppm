@@ -7,5 +7,6 @@ export import :operation;
 export import :task;
 export import :io;
 export import :fs;
+export import :net;
 export import :blocking;
 export import :pool;
