@@ -318,18 +318,18 @@ void store(Operation& op, long r) noexcept {
     op.result = static_cast<std::uint64_t>(r);
 }
 
-// A call that would wait (recv, send, accept...), under a deadline: the call without waiting first,
-// then ppoll until `fd` is ready or the deadline passes, then the call again. `try_once` must not block
-// (MSG_DONTWAIT) or may block only briefly (accept4 on a blocking listener after poll said ready).
+// A call that would wait (recv, send, accept...), under a deadline: the call first (when try_first),
+// then ppoll until `fd` is ready or the deadline passes, then the call again. `try_once` should not
+// block (MSG_DONTWAIT); accept4 on a blocking listener can, when another thread takes the connection
+// between the poll and the call: it then waits for the next one, past the deadline but still
+// interruptible (every call runs under the cancellation protocol).
 template <class Sys>
 void with_deadline(Operation& op, ThreadCancelState& cs, int fd, short events, Deadline d, bool try_first, Sys&& try_once) noexcept {
     if (cs.take()) return canceled(op);
     for (bool first = true;; first = false) {
         if (!first || try_first) {
-            long r;
-            do r = try_once(); while (r < 0 && errno == EINTR);
-            if (r >= 0) { op.result = static_cast<std::uint64_t>(r); return; }
-            if (errno != EAGAIN && errno != EWOULDBLOCK) return fail(op, errno);
+            long r = interruptible(cs, try_once);
+            if (r >= 0 || r == was_canceled || (r != -EAGAIN && r != -EWOULDBLOCK)) return store(op, r);
         }
         long w = wait_ready(cs, fd, events, d);
         if (w == 0) { op.result = Error(Errc::timeout, op.code); return; }

@@ -11,11 +11,12 @@ using namespace zsync::test::net;
 
 namespace {
 
-enum class Kind { accept, recv, recv_deadline, connect };
+enum class Kind { accept, accept_deadline, recv, recv_deadline, connect };
 
 const char* kind_name(Kind k) {
     switch (k) {
     case Kind::accept: return "accept";
+    case Kind::accept_deadline: return "accept with a deadline";
     case Kind::recv: return "recv";
     case Kind::recv_deadline: return "recv with a deadline";
     default: return "connect";
@@ -23,7 +24,8 @@ const char* kind_name(Kind k) {
 }
 Op kind_op(Kind k) {
     switch (k) {
-    case Kind::accept: return Op::accept;
+    case Kind::accept:
+    case Kind::accept_deadline: return Op::accept;
     case Kind::connect: return Op::connect;
     default: return Op::recv;
     }
@@ -39,8 +41,9 @@ Outcome blocked(Io io, Kind kind, Handle fd, IpAddress target, std::atomic<bool>
     Outcome o;
     entered->store(true);
     switch (kind) {
-    case Kind::accept: {
-        auto r = TcpListener{fd}.accept(io);
+    case Kind::accept:
+    case Kind::accept_deadline: {
+        auto r = TcpListener{fd}.accept(io, kind == Kind::accept ? Deadline::never() : Deadline::after(std::chrono::hours(1)));
         o.first = info_of(r);
         if (r) (void)r->stream.close(io);
         break;
@@ -96,7 +99,7 @@ struct Scene {
         if (server.is_open()) (void)server.close(io);
         for (int i = 0; i < fillers; ++i) (void)filler[i].close(io);
     }
-    Handle fd(Kind kind) const { return kind == Kind::accept ? listener.handle : client.handle; }
+    Handle fd(Kind kind) const { return kind == Kind::accept || kind == Kind::accept_deadline ? listener.handle : client.handle; }
 };
 
 struct LoopStats {
@@ -172,6 +175,8 @@ using Pools = std::tuple<PoolOf<1>, PoolOf<2>, PoolOf<8>>;
 TEMPLATE_LIST_TEST_CASE("net cancel: a task blocked in accept is interrupted (Future::cancel)", "[net][cancel]", Pools) {
     check_pool_cancel<TestType>(Kind::accept, 3, true);
     check_pool_cancel<TestType>(Kind::accept, 30, false);
+    check_pool_cancel<TestType>(Kind::accept_deadline, 3, true);
+    check_pool_cancel<TestType>(Kind::accept_deadline, 30, false);
 }
 
 TEMPLATE_LIST_TEST_CASE("net cancel: a task blocked in recv is interrupted (Future::cancel)", "[net][cancel]", Pools) {
@@ -196,7 +201,7 @@ Outcome blocking_scene(Io io, Kind kind, std::atomic<bool>* entered) {
 }  // namespace
 
 TEST_CASE("net cancel: BlockingIo's request_cancel interrupts accept, recv and connect", "[net][cancel]") {
-    for (Kind kind : {Kind::accept, Kind::recv, Kind::recv_deadline, Kind::connect}) {
+    for (Kind kind : {Kind::accept, Kind::accept_deadline, Kind::recv, Kind::recv_deadline, Kind::connect}) {
         INFO("kind " << kind_name(kind));
         Result<Outcome> r;
         double ms = 0;
