@@ -297,22 +297,6 @@ UnixAddress UnixAddress::from_socket_address(const SocketAddress& a) {
 
 // ---- StreamSocket ---------------------------------------------------------------------------------
 
-Result<std::size_t> StreamSocket::read(Io io, std::span<std::byte> b, Deadline d) const noexcept {
-    if (handle == invalid_handle) return closed(Op::recv);
-    Operation op = Operation::recv(handle, b, d);
-    auto r = run(io, op);
-    if (!r) return r.error();
-    return static_cast<std::size_t>(*r);
-}
-
-Result<std::size_t> StreamSocket::write(Io io, std::span<const std::byte> data, Deadline d) const noexcept {
-    if (handle == invalid_handle) return closed(Op::send);
-    Operation op = Operation::send(handle, data, d);
-    auto r = run(io, op);
-    if (!r) return r.error();
-    return static_cast<std::size_t>(*r);
-}
-
 Result<void> StreamSocket::write_all(Io io, std::span<const std::byte> data, Deadline d) const noexcept {
     if (handle == invalid_handle) return closed(Op::send);
     while (!data.empty()) {

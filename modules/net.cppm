@@ -116,10 +116,17 @@ public:
 
     inline bool is_open() const noexcept { return handle != invalid_handle; }
 
-    // Up to b.size() bytes; 0 at the end of the stream (and for an empty buffer).
-    Result<std::size_t> read(Io io, std::span<std::byte> b, Deadline d = Deadline::never()) const noexcept;
+    // Up to b.size() bytes; 0 at the end of the stream (and for an empty buffer). Inline (the hot path,
+    // as File::read: a function defined in a class of a named module is not implicitly inline).
+    inline Result<std::size_t> read(Io io, std::span<std::byte> b, Deadline d = Deadline::never()) const noexcept {
+        if (handle == invalid_handle) [[unlikely]] return Error(Errc::closed, Op::recv);
+        return sized(io, Operation::recv(handle, b, d));
+    }
     // Up to data.size() bytes; how many were sent.
-    Result<std::size_t> write(Io io, std::span<const std::byte> data, Deadline d = Deadline::never()) const noexcept;
+    inline Result<std::size_t> write(Io io, std::span<const std::byte> data, Deadline d = Deadline::never()) const noexcept {
+        if (handle == invalid_handle) [[unlikely]] return Error(Errc::closed, Op::send);
+        return sized(io, Operation::send(handle, data, d));
+    }
     // All of `data`, retrying short writes, before the deadline.
     Result<void> write_all(Io io, std::span<const std::byte> data, Deadline d = Deadline::never()) const noexcept;
     Result<void> write_all(Io io, std::string_view text, Deadline d = Deadline::never()) const noexcept;
@@ -130,6 +137,13 @@ public:
     Result<void> set_option(Io io, SocketOption option, std::int32_t value) const noexcept;
     // Closes the handle and sets it invalid. Not a cancel point.
     Result<void> close(Io io) noexcept;
+
+private:
+    static inline Result<std::size_t> sized(Io io, Operation op) noexcept {
+        io.vtable->operate(io.ctx, op);
+        if (!op.result) return op.result.error();
+        return static_cast<std::size_t>(*op.result);
+    }
 };
 
 class TcpStream : public StreamSocket {
