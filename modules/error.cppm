@@ -27,6 +27,8 @@ enum class Op : std::uint8_t {
     async = operation_count_, concurrent, await, cancel, group_async, group_concurrent, group_await,
     group_cancel, check_cancel, futex_wake, batch, run,
     parse_address,  // parsing a network address from text (zsync:net), before any Operation
+    // synchronisation primitives (modules/sync/): the cancel point or call that failed
+    lock, unlock, wait, queue_put, queue_get, select_wait,
     none,
 };
 
@@ -49,6 +51,9 @@ enum class Errc : std::uint16_t {
     shut_down,                // the backend is shutting down and takes no new work
     name_not_found,           // name lookup: the host (or service) is not known
     name_lookup_failed,       // name lookup: the resolver failed (temporarily, or no usable answer)
+    not_locked,               // unlock of a Mutex/RwLock that is not locked (in that mode)
+    would_deadlock,           // the wait could never end: e.g. a Mutex locked again by the task holding it
+    would_block,              // a try_ call that would have had to wait
 };
 
 // A failed operation: which one, and why. Equality compares all three parts.

@@ -1,0 +1,127 @@
+// zsync:mutex — Mutex: mutual exclusion over one futex word (library code, DESIGN.md §3).
+//
+// Protocol (Drepper's "futexes are tricky", mutex #2, plus the cancellation steps):
+//   state_  0 = unlocked, 1 = locked and nobody sleeps, 2 = locked and someone may sleep.
+//   1. lock, fast path: CAS 0 -> 1. Uncontended lock + unlock is this CAS and unlock's exchange: no
+//      futex syscall.
+//   2. lock, slow path: exchange(2). Reading 0 means we took the lock (marked 2 because others may
+//      still sleep: over-marking costs one useless wake, under-marking loses one). Otherwise sleep
+//      while the word is 2 (the kernel re-checks it, which closes the race with an unlock that lands
+//      between our exchange and the sleep), then repeat step 2.
+//   3. unlock: exchange(0); if it read 2, wake one sleeper. The woken one repeats step 2 and so
+//      re-marks 2 if anybody else is still asleep.
+//   4. A sleeper that leaves without the lock (canceled, timeout) may have consumed the one wake of
+//      step 3 meant to hand the lock on; it passes that wake on (wake one) before returning, so the
+//      other sleepers never sleep on an unlocked mutex. A surplus wake is only a spurious wake-up.
+//   5. Deadlock detection: owner_ holds the OS thread of the holder (cleared before the release in
+//      unlock). A lock that must wait while owner_ is the calling thread can never succeed on the
+//      thread-blocking backends (BlockingIo, ThreadPoolIo): the holder is below us on this thread's
+//      stack (an inline child, or a task the worker ran while the holder awaited). It returns
+//      Errc::would_deadlock instead of hanging. A thread only ever reads its own token back if it
+//      wrote it last (it clears the token before unlocking), so there are no false positives.
+//      Backends whose tasks do not own their thread (fibers, frames) will key this on a task identity.
+module;
+#include <atomic>
+#include <cstdint>
+#include <thread>
+export module zsync:mutex;
+import :error;
+import :result;
+import :time;
+import :io;
+
+namespace zsync::detail {
+
+// Relabels an error of the futex wait inside a primitive as the primitive's own cancel point, so that
+// e.g. a cancelled Mutex::lock reports `lock: canceled` (op names the cancel point, architecture.md).
+inline Error sync_error(Error e, Op op) noexcept {
+    return e.code() == Errc::system ? e : Error(e.code(), op);
+}
+
+}  // namespace zsync::detail
+
+export namespace zsync {
+
+// A mutual-exclusion lock for tasks of any backend (and across backends: it is a futex word).
+// Thread-safe. Not recursive: the task that locked it must unlock it. Not fair.
+// Cancel points: lock / lock_until, only when they have to wait (an uncontended lock never observes
+// cancellation, as in Zig). try_lock and unlock never wait.
+class Mutex {
+public:
+    Mutex() noexcept = default;
+    Mutex(const Mutex&) = delete;
+    Mutex& operator=(const Mutex&) = delete;
+
+    // Locks, waiting as long as needed. Errors: canceled (op lock) — the mutex is then not held;
+    // would_deadlock when the calling task's own thread holds it (see the protocol, step 5).
+    inline Result<void> lock(Io io) noexcept { return lock_until(io, Deadline::never()); }
+
+    // As lock, giving up with Errc::timeout at `deadline`. On BlockingIo this is how to wait for a
+    // mutex that only another OS thread could release.
+    inline Result<void> lock_until(Io io, Deadline deadline) noexcept {
+        std::uint32_t expected = 0;
+        // acquire: the critical section must see everything the previous holder wrote.
+        if (state_.compare_exchange_strong(expected, 1, std::memory_order_acquire, std::memory_order_relaxed)) [[likely]] {
+            note_owner();
+            return {};
+        }
+        return lock_slow(io, deadline);
+    }
+
+    // Takes the lock if it is free; never waits, never a cancel point.
+    inline bool try_lock() noexcept {
+        std::uint32_t expected = 0;
+        // acquire: as in lock.
+        if (!state_.compare_exchange_strong(expected, 1, std::memory_order_acquire, std::memory_order_relaxed)) return false;
+        note_owner();
+        return true;
+    }
+
+    // Unlocks. Errc::not_locked (op unlock) if the mutex was not locked; the state is then unchanged.
+    // Never waits. `io` is used only to wake a sleeper.
+    inline Result<void> unlock(Io io) noexcept {
+        // relaxed: a token only its own thread compares with itself (protocol step 5); the release
+        // below orders it before the next holder's write anyway.
+        owner_.store(std::thread::id(), std::memory_order_relaxed);
+        // release: publishes the critical section to the next holder (who acquires this word).
+        std::uint32_t prev = state_.exchange(0, std::memory_order_release);
+        if (prev == 2) [[unlikely]] io.futex_wake(state_, 1);
+        else if (prev == 0) [[unlikely]] return Error(Errc::not_locked, Op::unlock);
+        return {};
+    }
+
+    // True while some task holds the lock (a snapshot, for assertions and tests).
+    inline bool is_locked() const noexcept {
+        // relaxed: a snapshot; callers synchronise by other means.
+        return state_.load(std::memory_order_relaxed) != 0;
+    }
+
+private:
+    inline void note_owner() noexcept {
+        // relaxed: read only by this same thread's deadlock check (protocol step 5).
+        owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+    }
+
+    Result<void> lock_slow(Io io, Deadline deadline) noexcept {
+        // relaxed: only our own earlier store can equal our id, and program order makes it visible.
+        if (owner_.load(std::memory_order_relaxed) == std::this_thread::get_id()) return Error(Errc::would_deadlock, Op::lock);
+        for (;;) {
+            // acquire: when it reads 0 we hold the lock and must see the previous holder's writes.
+            if (state_.exchange(2, std::memory_order_acquire) == 0) {
+                note_owner();
+                return {};
+            }
+            Result<void> r = io.futex_wait(state_, 2, deadline);
+            if (!r) {
+                io.futex_wake(state_, 1);  // step 4: pass on a hand-over wake we may have consumed
+                return detail::sync_error(r.error(), Op::lock);
+            }
+        }
+    }
+
+    std::atomic<std::uint32_t> state_{0};
+    std::atomic<std::thread::id> owner_{};
+    static_assert(std::atomic<std::thread::id>::is_always_lock_free);
+};
+
+}  // namespace zsync
