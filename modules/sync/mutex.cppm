@@ -20,6 +20,14 @@
 //      Errc::would_deadlock instead of hanging. A thread only ever reads its own token back if it
 //      wrote it last (it clears the token before unlocking), so there are no false positives.
 //      Backends whose tasks do not own their thread (fibers, frames) will key this on a task identity.
+//
+// The rule for every primitive of modules/sync/ on BlockingIo (one task tree per thread, children run
+// inline): a wait that nobody can end is reported where it can be detected — a Mutex lock by the
+// thread that holds it returns Errc::would_deadlock (step 5). Elsewhere (a Queue get on an empty queue,
+// a Semaphore, Event or Condition wait, an RwLock waiting for its own holder) another OS thread using
+// another backend may still end the wait (the cross-backend futex rule), so it is not an error: such a
+// wait ends by its deadline (the *_until forms, Errc::timeout), by a wake from another thread, or by
+// request_cancel (Errc::canceled). Without a deadline and without another thread it blocks.
 module;
 #include <atomic>
 #include <cstdint>
