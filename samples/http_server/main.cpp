@@ -1,0 +1,377 @@
+// An HTTP/1.1 static file server as plain functions taking Io: GET and HEAD of the files under --root,
+// keep-alive, Content-Length, a Content-Type by extension, and the error statuses 400, 403, 404, 405,
+// 414, 431, 505. Request parsing is its own unit (http_parse.hpp), tested alone in tests/samples.
+// The same functions run on every backend; --backend picks one.
+//
+// Concurrency: each connection is served by a task on its own unit of concurrency (Group::concurrent):
+// a task blocked in a read holds its thread (docs/net.md, "On ThreadPoolIo"). Where that is unavailable
+// (always on BlockingIo; on ThreadPoolIo past --max-connections threads) the accept loop serves the
+// connection itself, one at a time; the idle timeout (--idle-timeout, 5 s by default: a read deadline
+// on every request head) keeps an idle keep-alive client from holding the server forever.
+//
+// Files: the target is percent-decoded and must stay under the root (http_parse.cpp resolve_path
+// refuses ".." segments, encoded or not, with 400); files are opened relative to the root directory's
+// handle. Symbolic links under the root are followed. Only regular files are served (a directory
+// serves its index.html).
+//
+// Shutdown: SIGINT/SIGTERM are taken by a thread in sigwait, which sets `stopping` and cancels the
+// backend's foreground task (the accept loop); the loop cancels and joins the connection tasks.
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <pthread.h>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <variant>
+#include <vector>
+#include "http_parse.hpp"
+import zsync;
+
+namespace {
+
+struct Config {
+    std::string backend = "blocking";
+    std::string root;
+    std::string bind = "127.0.0.1";
+    std::uint16_t port = 0;
+    unsigned workers = 0;            // pool workers; 0: one per CPU
+    unsigned max_connections = 256;  // connections served at once
+    unsigned idle_timeout = 5;       // seconds to receive a request head on an open connection
+    bool quiet = false;              // no access log
+};
+
+struct Shared {
+    const Config* config = nullptr;
+    zsync::Dir root;
+    std::atomic<std::uint32_t> active{0};  // connections being served (a futex word)
+    std::atomic<bool> stopping{false};
+};
+
+constexpr auto write_timeout = std::chrono::seconds(30);
+constexpr std::size_t chunk = 64 * 1024;
+
+bool quiet_error(const zsync::Error& e) {
+    return e.canceled() || e.is(zsync::Errc::timeout) || e.is(std::errc::connection_reset) || e.is(std::errc::broken_pipe);
+}
+
+std::string date_field() {
+    std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char buf[64];
+    std::size_t n = std::strftime(buf, sizeof buf, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+    return std::string(buf, n);
+}
+
+zsync::Result<void> send(zsync::Io io, zsync::TcpStream s, std::string_view text) {
+    return s.write_all(io, text, zsync::Deadline::after(write_timeout));
+}
+
+// An error response with a short text body (none for HEAD).
+zsync::Result<void> send_error(zsync::Io io, zsync::TcpStream s, int status, bool keep_alive, bool head_only,
+                               std::string_view extra_fields = {}) {
+    std::string body = std::to_string(status) + " " + std::string(http::reason_phrase(status)) + "\n";
+    std::string out = http::response_head(status, "text/plain; charset=utf-8", body.size(), keep_alive,
+                                          date_field() + std::string(extra_fields));
+    if (!head_only) out += body;
+    return send(io, s, out);
+}
+
+// Answers a parsed GET or HEAD with the file `rel` (relative to the root). Returns whether the
+// connection may be kept (false after a file that ended early: the promised length was not sent).
+zsync::Result<bool> send_file(zsync::Io io, zsync::TcpStream s, const Shared& sh, std::string rel, bool keep, bool head_only,
+                              int& status) {
+    zsync::Result<zsync::FileStat> st = sh.root.stat_file(io, rel.empty() ? std::string(".") : rel);
+    if (st && st->kind == zsync::FileKind::directory) {
+        rel = rel.empty() ? "index.html" : rel + "/index.html";
+        st = sh.root.stat_file(io, rel);
+    }
+    if (!st || st->kind != zsync::FileKind::file) {
+        if (!st && st.error().canceled()) return st.error();
+        status = st || !st.error().is(std::errc::permission_denied) ? 404 : 403;
+        if (auto r = send_error(io, s, status, keep, head_only); !r) return r.error();
+        return keep;
+    }
+    auto file = sh.root.open_file(io, rel);
+    if (!file) {
+        if (file.error().canceled()) return file.error();
+        status = file.error().is(std::errc::permission_denied) ? 403 : 404;
+        if (auto r = send_error(io, s, status, keep, head_only); !r) return r.error();
+        return keep;
+    }
+    status = 200;
+    std::uint64_t size = st->size;
+    std::string head = http::response_head(200, http::content_type(rel), size, keep, date_field());
+    zsync::Result<bool> out = keep;
+    if (head_only) {
+        if (auto r = send(io, s, head); !r) out = r.error();
+    } else {
+        // The head and the first part of the body in one write; then the rest a chunk at a time.
+        std::vector<std::byte> buf(head.size() + chunk);
+        std::memcpy(buf.data(), head.data(), head.size());
+        std::size_t filled = head.size();
+        std::uint64_t left = size;
+        for (;;) {
+            while (left > 0 && filled < buf.size()) {
+                std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(left, buf.size() - filled));
+                auto n = file->read(io, std::span(buf).subspan(filled, want));
+                if (!n) { out = n.error(); break; }
+                if (*n == 0) { out = false; left = 0; break; }  // the file shrank: close after what we have
+                filled += *n;
+                left -= *n;
+            }
+            if (!out) break;
+            if (filled > 0) {
+                if (auto w = s.write_all(io, std::span(buf).first(filled), zsync::Deadline::after(write_timeout)); !w) {
+                    out = w.error();
+                    break;
+                }
+            }
+            filled = 0;
+            if (left == 0) break;
+        }
+    }
+    (void)file->close(io);
+    return out;
+}
+
+// Reads one request head into `buf` (bytes of a following request may come with it and stay there).
+// Returns the head's length, or 0 when the connection should just be closed (the peer finished, or no
+// complete head arrived before `deadline`).
+zsync::Result<std::size_t> read_head(zsync::Io io, zsync::TcpStream s, std::string& buf, zsync::Deadline deadline) {
+    for (;;) {
+        if (std::size_t end = http::find_head_end(buf)) return end;
+        if (buf.size() >= http::limits::max_head) return http::limits::max_head + 1;  // oversized: the caller rejects
+        char tmp[4096];
+        auto n = s.read(io, std::as_writable_bytes(std::span(tmp)), deadline);
+        if (!n) {
+            if (n.error().is(zsync::Errc::timeout)) return 0;
+            return n.error();
+        }
+        if (*n == 0) return 0;
+        buf.append(tmp, *n);
+    }
+}
+
+void log_request(const Shared& sh, std::string_view method, std::string_view target, int status) {
+    if (sh.config->quiet) return;
+    std::fprintf(stderr, "%.*s %.*s %d\n", int(method.size()), method.data(), int(std::min<std::size_t>(target.size(), 200)),
+                 target.data(), status);
+}
+
+// Serves requests on one connection until it is to be closed.
+zsync::Result<void> serve_requests(zsync::Io io, zsync::TcpStream s, const Shared& sh) {
+    std::string buf;
+    for (;;) {
+        auto deadline = zsync::Deadline::after(std::chrono::seconds(sh.config->idle_timeout));
+        auto got = read_head(io, s, buf, deadline);
+        if (!got) return got.error();
+        if (*got == 0) return {};
+        if (*got > http::limits::max_head) {
+            http::Reject r = http::reject_oversized(buf);
+            log_request(sh, "-", "-", r.status);
+            return send_error(io, s, r.status, false, false);
+        }
+        std::string_view head(buf.data(), *got);
+        auto parsed = http::parse_request(head);
+        if (auto* reject = std::get_if<http::Reject>(&parsed)) {
+            log_request(sh, "-", reject->reason, reject->status);
+            return send_error(io, s, reject->status, false, false);
+        }
+        const http::Request& req = std::get<http::Request>(parsed);
+        // Request bodies are not read: answer, then close rather than parse the body as a request.
+        bool keep = req.keep_alive && !req.has_body && !sh.stopping.load();
+        bool head_only = req.method == "HEAD";
+        int status = 0;
+        zsync::Result<bool> kept = keep;
+        if (req.method != "GET" && !head_only) {
+            status = 405;
+            if (auto r = send_error(io, s, 405, keep, false, "Allow: GET, HEAD\r\n"); !r) kept = r.error();
+        } else if (auto rel = http::resolve_path(req.target); !rel) {
+            status = 400;
+            if (auto r = send_error(io, s, 400, keep, head_only); !r) kept = r.error();
+        } else {
+            kept = send_file(io, s, sh, std::move(*rel), keep, head_only, status);
+        }
+        log_request(sh, req.method, req.target, status);
+        if (!kept) return kept.error();
+        if (!*kept) return {};
+        buf.erase(0, *got);
+    }
+}
+
+// Closes a connection gracefully: the write side first, then unread bytes are drained for a moment,
+// so that a client still sending does not get a reset that destroys the response it has not read.
+void close_connection(zsync::Io io, zsync::TcpStream s) {
+    if (s.shutdown(io, zsync::ShutdownHow::write)) {
+        auto until = zsync::Deadline::after(std::chrono::seconds(1));
+        std::byte sink[4096];
+        for (std::size_t total = 0; total < (1u << 20);) {
+            auto n = s.read(io, sink, until);
+            if (!n || *n == 0) break;
+            total += *n;
+        }
+    }
+    (void)s.close(io);
+}
+
+zsync::Result<void> connection(zsync::Io io, zsync::TcpStream s, Shared* sh) {
+    (void)s.set_option(io, zsync::SocketOption::no_delay, 1);
+    auto r = serve_requests(io, s, *sh);
+    if (r || !r.error().canceled()) close_connection(io, s);
+    else (void)s.close(io);
+    sh->active.fetch_sub(1);
+    io.futex_wake(sh->active, 1);
+    if (!r && !quiet_error(r.error())) std::fprintf(stderr, "http_server: connection: %s\n", r.error().message().c_str());
+    return {};  // a connection's failure is not the server's
+}
+
+// Accepts until cancelled (or stopping), starting a task per connection.
+zsync::Result<void> serve(zsync::Io io, zsync::TcpListener listener, Shared* sh) {
+    zsync::Group connections;  // cancelled and joined below, and by its destructor on any early return
+    zsync::Result<void> out;
+    const std::uint32_t limit = sh->config->max_connections;
+    while (!sh->stopping.load()) {
+        std::uint32_t now = sh->active.load();
+        if (now >= limit) {  // at the limit: wait for a connection to end (re-check after any wake)
+            if (auto w = io.futex_wait(sh->active, now); !w && !w.error().is(zsync::Errc::timeout)) {
+                if (!w.error().canceled()) out = w;
+                break;
+            }
+            continue;
+        }
+        auto accepted = listener.accept(io);
+        if (!accepted) {
+            if (accepted.error().canceled()) break;
+            std::fprintf(stderr, "http_server: accept: %s\n", accepted.error().message().c_str());
+            if (auto s = io.sleep(std::chrono::milliseconds(10)); !s) break;
+            continue;
+        }
+        sh->active.fetch_add(1);
+        auto started = connections.concurrent(io, connection, io, accepted->stream, sh);
+        if (!started) {
+            if (!started.error().is(zsync::Errc::concurrency_unavailable)) {
+                std::fprintf(stderr, "http_server: cannot start a connection task: %s\n", started.error().message().c_str());
+                (void)accepted->stream.close(io);
+                sh->active.fetch_sub(1);
+                continue;
+            }
+            (void)connection(io, accepted->stream, sh);  // served here, one at a time
+        }
+    }
+    connections.cancel(io);
+    (void)listener.close(io);
+    return out;
+}
+
+zsync::Result<void> run_server(zsync::Io io, Shared* sh) {
+    const Config& c = *sh->config;
+    auto root = zsync::Dir::open(io, c.root);
+    if (!root) return root.error();
+    sh->root = *root;
+    zsync::Result<void> out;
+    if (auto addr = zsync::IpAddress::parse(c.bind, c.port); !addr) {
+        out = addr.error();
+    } else if (auto listener = zsync::TcpListener::listen(io, *addr); !listener) {
+        out = listener.error();
+    } else if (auto at = listener->local_address(io); !at) {
+        (void)listener->close(io);
+        out = at.error();
+    } else {
+        std::printf("listening on %s\n", at->to_string().c_str());
+        std::fflush(stdout);
+        out = serve(io, *listener, sh);
+    }
+    (void)sh->root.close(io);
+    return out;
+}
+
+sigset_t block_stop_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);  // before the backend starts threads: they inherit it
+    return set;
+}
+
+template <class Backend, class... Opts>
+int run_on(const Config& config, const sigset_t& stop_signals, Opts&&... opts) {
+    Backend rt(std::forward<Opts>(opts)...);
+    Shared shared;
+    shared.config = &config;
+    std::atomic<bool> done{false};
+    std::thread stopper([&] {
+        int sig = 0;
+        sigwait(&stop_signals, &sig);
+        if (done.load()) return;  // woken by main after the server ended on its own
+        shared.stopping.store(true);
+        rt.request_cancel();
+    });
+    auto r = rt.run(run_server, &shared);
+    done.store(true);
+    if (!shared.stopping.load()) pthread_kill(stopper.native_handle(), SIGTERM);
+    stopper.join();
+    if (!r && !r.error().canceled()) {
+        std::fprintf(stderr, "http_server: %s\n", r.error().message().c_str());
+        return 1;
+    }
+    std::fprintf(stderr, "http_server: stopped\n");
+    return 0;
+}
+
+void usage() {
+    std::fprintf(stderr,
+                 "usage: http_server --root DIR [--backend blocking|pool] [--port N (0: any)] [--bind ADDR]\n"
+                 "                   [--workers N] [--max-connections N] [--idle-timeout SECONDS] [--quiet]\n"
+                 "backends: blocking, pool\n");
+}
+
+bool parse_unsigned(const char* s, unsigned long max, unsigned long& out) {
+    char* end = nullptr;
+    errno = 0;
+    unsigned long v = std::strtoul(s, &end, 10);
+    if (errno || end == s || *end || v > max || s[0] == '-') return false;
+    out = v;
+    return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Config c;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        unsigned long v = 0;
+        bool has = i + 1 < argc;
+        if (a == "--backend" && has) c.backend = argv[++i];
+        else if (a == "--root" && has) c.root = argv[++i];
+        else if (a == "--bind" && has) c.bind = argv[++i];
+        else if (a == "--port" && has && parse_unsigned(argv[++i], 65535, v)) c.port = static_cast<std::uint16_t>(v);
+        else if (a == "--workers" && has && parse_unsigned(argv[++i], 1024, v)) c.workers = static_cast<unsigned>(v);
+        else if (a == "--max-connections" && has && parse_unsigned(argv[++i], 1u << 20, v) && v > 0) c.max_connections = static_cast<unsigned>(v);
+        else if (a == "--idle-timeout" && has && parse_unsigned(argv[++i], 1u << 20, v) && v > 0) c.idle_timeout = static_cast<unsigned>(v);
+        else if (a == "--quiet") c.quiet = true;
+        else if (a == "--list-backends") { std::puts("blocking\npool"); return 0; }
+        else { usage(); return 2; }
+    }
+    if (c.root.empty()) { usage(); return 2; }
+    sigset_t stop = block_stop_signals();
+    if (c.backend == "blocking") return run_on<zsync::BlockingIo>(c, stop);
+    if (c.backend == "pool")
+        return run_on<zsync::ThreadPoolIo>(c, stop, zsync::ThreadPoolIo::Options{.workers = c.workers, .max_concurrent = c.max_connections});
+    std::fprintf(stderr, "http_server: unknown backend '%s'\n", c.backend.c_str());
+    usage();
+    return 2;
+}

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# http_server on one backend, checked with curl (and raw requests from python3) over 127.0.0.1:
+#   usage: http_server_test.sh HTTP_SERVER BACKEND
+# 200 with the exact bytes (a small file, a 300 KiB binary over several write chunks, a percent-encoded
+# name, a directory's index.html), Content-Type, 404, 405 with Allow, HEAD (Content-Length, no body),
+# 400 for raw malformed requests, 414 / 431 for oversized ones, traversal refused (/../, %2e%2e, an
+# encoded slash; the file outside the root never served), keep-alive (curl re-uses the connection;
+# not with Connection: close or HTTP/1.0), two pipelined requests, the idle timeout (an idle client is
+# dropped, and on BlockingIo the next client is served after it), and a clean exit on SIGTERM.
+source "$(dirname "$0")/lib.sh"
+SERVER="$1"; BACKEND="$2"
+need curl python3
+
+ROOT="$WORK/root"
+mkdir -p "$ROOT/sub" "$ROOT/empty dir"
+printf 'hello, zsync\n' >"$ROOT/a.txt"
+head -c 307200 /dev/urandom >"$ROOT/blob.bin"
+printf '<p>index</p>\n' >"$ROOT/sub/index.html"
+printf 'spaced\n' >"$ROOT/a b.txt"
+printf 'SECRET outside the root\n' >"$WORK/secret.txt"
+
+start_server http "$SERVER" --backend "$BACKEND" --root "$ROOT" --port 0 --bind 127.0.0.1 --workers 2 --idle-timeout 1
+URL="http://127.0.0.1:$PORT"
+CURL=(curl -s --max-time 10)
+
+get_ok() {  # get_ok PATH FILE: 200 and exactly FILE's bytes
+  local code
+  code="$("${CURL[@]}" -o "$WORK/body" -w '%{http_code}' "$URL$1")" || { echo "  curl failed"; return 1; }
+  [[ $code == 200 ]] || { echo "  status $code"; return 1; }
+  cmp "$WORK/body" "$2"
+}
+status_is() {  # status_is CODE CURL-ARGS...: the response status (after --path-as-is: no normalising)
+  local want="$1" code; shift
+  code="$("${CURL[@]}" --path-as-is -o "$WORK/body" -w '%{http_code}' "$@")"
+  [[ $code == "$want" ]] || { echo "  status $code, wanted $want"; return 1; }
+}
+not_secret() { ! grep -q SECRET "$WORK/body"; }
+refused() {  # refused PATH: 400 or 404, and not the file outside the root
+  local code
+  code="$("${CURL[@]}" --path-as-is -o "$WORK/body" -w '%{http_code}' "$URL$1")"
+  [[ $code == 400 || $code == 404 ]] || { echo "  status $code"; return 1; }
+  not_secret
+}
+header_has() {  # header_has REGEX CURL-ARGS...
+  local re="$1"; shift
+  "${CURL[@]}" -o /dev/null -D "$WORK/headers" "$@" && grep -qiE "$re" "$WORK/headers"
+}
+
+raw() {  # raw PYTHON-BYTES-LITERAL: sends it, prints the whole response (until the server closes)
+  python3 - "$PORT" "$1" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.settimeout(10)
+s.sendall(eval(sys.argv[2], {}))  # a bytes expression from this script
+out = bytearray()
+while True:
+    try:
+        b = s.recv(65536)
+    except ConnectionResetError:
+        break
+    if not b: break
+    out += b
+sys.stdout.buffer.write(bytes(out))
+PY
+}
+raw_status() {  # raw_status CODE PYTHON-BYTES-LITERAL
+  local first
+  first="$(raw "$2" | head -n1 | tr -d '\r')"
+  [[ $first == "HTTP/1.1 $1 "* ]] || { echo "  got '$first'"; return 1; }
+}
+
+check "GET a small file: 200, exact bytes" get_ok /a.txt "$ROOT/a.txt"
+check "GET a 300 KiB binary: 200, exact bytes" get_ok /blob.bin "$ROOT/blob.bin"
+check "GET a percent-encoded name" get_ok /a%20b.txt "$ROOT/a b.txt"
+check "GET a directory serves its index.html" get_ok /sub/ "$ROOT/sub/index.html"
+check "GET with a query string" get_ok "/a.txt?x=1&y=/../z" "$ROOT/a.txt"
+check "Content-Type text/plain for .txt" header_has '^Content-Type: text/plain' "$URL/a.txt"
+check "Content-Type text/html for .html" header_has '^Content-Type: text/html' "$URL/sub/index.html"
+check "Content-Length of the binary" header_has '^Content-Length: 307200' "$URL/blob.bin"
+check "404 for a missing file" status_is 404 "$URL/missing.txt"
+check "404 for a directory without index.html" status_is 404 "$URL/empty%20dir/"
+check "404 for an absolute path outside the root (/etc/passwd is root-relative)" status_is 404 "$URL/etc/passwd"
+check "405 for POST" status_is 405 -X POST "$URL/a.txt"
+check "405 carries Allow: GET, HEAD" header_has '^Allow: GET, HEAD' -X DELETE "$URL/a.txt"
+
+# HEAD: the GET's head, no body.
+head_ok() {
+  "${CURL[@]}" -I -o "$WORK/headers" -w '%{http_code} %{size_download}' "$URL/blob.bin" >"$WORK/w" || return 1
+  [[ "$(cat "$WORK/w")" == "200 0" ]] || { echo "  $(cat "$WORK/w")"; return 1; }
+  grep -qi '^Content-Length: 307200' "$WORK/headers"
+}
+check "HEAD: 200, Content-Length, no body (curl)" head_ok
+head_raw() {  # with Connection: close the server closes after the head: nothing may follow it
+  raw 'b"HEAD /a.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"' >"$WORK/resp"
+  python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); h,sep,rest=d.partition(b"\r\n\r\n"); sys.exit(0 if sep and h.startswith(b"HTTP/1.1 200") and b"Content-Length: 13" in h and rest==b"" else repr(d))' "$WORK/resp"
+}
+check "HEAD: no body bytes on the wire (raw)" head_raw
+
+# Malformed and oversized requests.
+check "400 for a malformed request line" raw_status 400 'b"GARBAGE\r\n\r\n"'
+check "400 for a request line with two spaces" raw_status 400 'b"GET  /a.txt HTTP/1.1\r\nHost: t\r\n\r\n"'
+check "400 for a header line without a colon" raw_status 400 'b"GET /a.txt HTTP/1.1\r\nHost t\r\n\r\n"'
+check "400 for HTTP/1.1 without Host" raw_status 400 'b"GET /a.txt HTTP/1.1\r\n\r\n"'
+check "505 for HTTP/2.0" raw_status 505 'b"GET /a.txt HTTP/2.0\r\nHost: t\r\n\r\n"'
+check "414 for a 20 KiB target" raw_status 414 'b"GET /" + b"a" * 20480 + b" HTTP/1.1\r\nHost: t\r\n\r\n"'
+check "431 for 20 KiB of header fields" raw_status 431 'b"GET /a.txt HTTP/1.1\r\nHost: t\r\n" + b"X-Pad: " + b"p" * 20480 + b"\r\n\r\n"'
+
+# Traversal: never the file outside the root.
+check "refused: /../secret.txt" refused /../secret.txt
+check "refused: /sub/../../secret.txt" refused /sub/../../secret.txt
+check "refused: /%2e%2e/secret.txt" refused /%2e%2e/secret.txt
+check "refused: /%2E%2E%2Fsecret.txt" refused /%2E%2E%2Fsecret.txt
+check "refused: /sub%2f..%2f..%2fsecret.txt" refused /sub%2f..%2f..%2fsecret.txt
+check "refused: /..%5csecret.txt" refused /..%5csecret.txt
+check "refused (raw): GET /../secret.txt" eval 'raw "b\"GET /../secret.txt HTTP/1.1\\r\\nHost: t\\r\\nConnection: close\\r\\n\\r\\n\"" | { ! grep -q SECRET; }'
+
+# Keep-alive.
+reuses() { "${CURL[@]}" -v -o /dev/null -o /dev/null "$@" "$URL/a.txt" "$URL/sub/" 2>&1 | grep -q 'Re-using existing connection'; }
+check "keep-alive: curl re-uses the connection for a second request" reuses
+check "Connection: close is honoured (no re-use)" eval '! reuses -H "Connection: close"'
+check "HTTP/1.0 closes by default (no re-use)" eval '! reuses --http1.0'
+check "HTTP/1.0 with Connection: keep-alive is kept" reuses --http1.0 -H "Connection: keep-alive"
+pipelined() {
+  raw 'b"GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\nGET /sub/ HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"' >"$WORK/resp"
+  [[ "$(grep -c 'HTTP/1.1 200' "$WORK/resp")" == 2 ]] && grep -q 'hello, zsync' "$WORK/resp" && grep -q '<p>index</p>' "$WORK/resp"
+}
+check "two pipelined requests on one connection" pipelined
+
+# Idle timeout (--idle-timeout 1): an idle connection is closed; on BlockingIo, which serves one
+# connection at a time, the next client is served once the idle one is dropped.
+idle() {
+  python3 - "$PORT" <<'PY' &
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+t = time.monotonic()
+s.settimeout(10)
+d = s.recv(1)
+el = time.monotonic() - t
+sys.exit(0 if d == b"" and el < 5 else f"idle connection: recv {d!r} after {el:.1f} s")
+PY
+  local idle_pid=$!
+  sleep 0.2
+  get_ok /a.txt "$ROOT/a.txt" || { echo "  a client after the idle one was not served"; wait $idle_pid; return 1; }
+  wait $idle_pid
+}
+check "idle keep-alive connection dropped after the timeout; others still served" idle
+
+stop_server
+finish
