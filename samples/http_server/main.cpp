@@ -3,19 +3,16 @@
 // 414, 431, 505. Request parsing is its own unit (http_parse.hpp), tested alone in tests/samples.
 // The same functions run on every backend; --backend picks one.
 //
-// Concurrency: each connection is served by a task on its own unit of concurrency (Group::concurrent):
-// a task blocked in a read holds its thread (docs/net.md, "On ThreadPoolIo"). Where that is unavailable
-// (always on BlockingIo; on ThreadPoolIo past --max-connections threads) the accept loop serves the
-// connection itself, one at a time; the idle timeout (--idle-timeout, 5 s by default: a read deadline
-// on every request head) keeps an idle keep-alive client from holding the server forever.
+// Concurrency and shutdown are shared with echo_server (samples/common/tcp_server.hpp): a task per
+// connection where the backend can give it its own unit of concurrency, else one at a time in the
+// accept loop; the idle timeout (--idle-timeout, 5 s by default: a read deadline on every request
+// head) keeps an idle keep-alive client from holding the server forever.
 //
 // Files: the target is percent-decoded and must stay under the root (http_parse.cpp resolve_path
 // refuses ".." segments, encoded or not, with 400); files are opened relative to the root directory's
 // handle. Symbolic links under the root are followed. Only regular files are served (a directory
 // serves its index.html).
-//
-// Shutdown: SIGINT/SIGTERM are taken by a thread in sigwait, which sets `stopping` and cancels the
-// backend's foreground task (the accept loop); the loop cancels and joins the connection tasks.
+
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -37,33 +34,27 @@
 #include <vector>
 #include "http_parse.hpp"
 import zsync;
+#include "tcp_server.hpp"
 
 namespace {
 
 struct Config {
     std::string backend = "blocking";
     std::string root;
-    std::string bind = "127.0.0.1";
-    std::uint16_t port = 0;
     unsigned workers = 0;            // pool workers; 0: one per CPU
-    unsigned max_connections = 256;  // connections served at once
     unsigned idle_timeout = 5;       // seconds to receive a request head on an open connection
     bool quiet = false;              // no access log
 };
 
 struct Shared {
     const Config* config = nullptr;
+    const sample::Server* server = nullptr;
     zsync::Dir root;
-    std::atomic<std::uint32_t> active{0};  // connections being served (a futex word)
-    std::atomic<bool> stopping{false};
 };
 
 constexpr auto write_timeout = std::chrono::seconds(30);
 constexpr std::size_t chunk = 64 * 1024;
 
-bool quiet_error(const zsync::Error& e) {
-    return e.canceled() || e.is(zsync::Errc::timeout) || e.is(std::errc::connection_reset) || e.is(std::errc::broken_pipe);
-}
 
 std::string date_field() {
     std::time_t now = std::time(nullptr);
@@ -191,7 +182,7 @@ zsync::Result<void> serve_requests(zsync::Io io, zsync::TcpStream s, const Share
         }
         const http::Request& req = std::get<http::Request>(parsed);
         // Request bodies are not read: answer, then close rather than parse the body as a request.
-        bool keep = req.keep_alive && !req.has_body && !sh.stopping.load();
+        bool keep = req.keep_alive && !req.has_body && !sh.server->stopping.load();
         bool head_only = req.method == "HEAD";
         int status = 0;
         zsync::Result<bool> kept = keep;
@@ -231,104 +222,25 @@ zsync::Result<void> connection(zsync::Io io, zsync::TcpStream s, Shared* sh) {
     auto r = serve_requests(io, s, *sh);
     if (r || !r.error().canceled()) close_connection(io, s);
     else (void)s.close(io);
-    sh->active.fetch_sub(1);
-    io.futex_wake(sh->active, 1);
-    if (!r && !quiet_error(r.error())) std::fprintf(stderr, "http_server: connection: %s\n", r.error().message().c_str());
-    return {};  // a connection's failure is not the server's
+    return r;
 }
 
-// Accepts until cancelled (or stopping), starting a task per connection.
-zsync::Result<void> serve(zsync::Io io, zsync::TcpListener listener, Shared* sh) {
-    zsync::Group connections;  // cancelled and joined below, and by its destructor on any early return
-    zsync::Result<void> out;
-    const std::uint32_t limit = sh->config->max_connections;
-    while (!sh->stopping.load()) {
-        std::uint32_t now = sh->active.load();
-        if (now >= limit) {  // at the limit: wait for a connection to end (re-check after any wake)
-            if (auto w = io.futex_wait(sh->active, now); !w && !w.error().is(zsync::Errc::timeout)) {
-                if (!w.error().canceled()) out = w;
-                break;
-            }
-            continue;
-        }
-        auto accepted = listener.accept(io);
-        if (!accepted) {
-            if (accepted.error().canceled()) break;
-            std::fprintf(stderr, "http_server: accept: %s\n", accepted.error().message().c_str());
-            if (auto s = io.sleep(std::chrono::milliseconds(10)); !s) break;
-            continue;
-        }
-        sh->active.fetch_add(1);
-        auto started = connections.concurrent(io, connection, io, accepted->stream, sh);
-        if (!started) {
-            if (!started.error().is(zsync::Errc::concurrency_unavailable)) {
-                std::fprintf(stderr, "http_server: cannot start a connection task: %s\n", started.error().message().c_str());
-                (void)accepted->stream.close(io);
-                sh->active.fetch_sub(1);
-                continue;
-            }
-            (void)connection(io, accepted->stream, sh);  // served here, one at a time
-        }
-    }
-    connections.cancel(io);
-    (void)listener.close(io);
-    return out;
-}
-
-zsync::Result<void> run_server(zsync::Io io, Shared* sh) {
-    const Config& c = *sh->config;
-    auto root = zsync::Dir::open(io, c.root);
+zsync::Result<void> run_server(zsync::Io io, sample::Server* srv, Shared* sh) {
+    auto root = zsync::Dir::open(io, sh->config->root);
     if (!root) return root.error();
     sh->root = *root;
-    zsync::Result<void> out;
-    if (auto addr = zsync::IpAddress::parse(c.bind, c.port); !addr) {
-        out = addr.error();
-    } else if (auto listener = zsync::TcpListener::listen(io, *addr); !listener) {
-        out = listener.error();
-    } else if (auto at = listener->local_address(io); !at) {
-        (void)listener->close(io);
-        out = at.error();
-    } else {
-        std::printf("listening on %s\n", at->to_string().c_str());
-        std::fflush(stdout);
-        out = serve(io, *listener, sh);
-    }
+    auto out = sample::listen_and_serve(io, srv, connection, sh);
     (void)sh->root.close(io);
     return out;
 }
 
-sigset_t block_stop_signals() {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);  // before the backend starts threads: they inherit it
-    return set;
-}
-
 template <class Backend, class... Opts>
-int run_on(const Config& config, const sigset_t& stop_signals, Opts&&... opts) {
+int run_on(sample::Server& srv, const Config& config, const sigset_t& stop, Opts&&... opts) {
     Backend rt(std::forward<Opts>(opts)...);
     Shared shared;
     shared.config = &config;
-    std::atomic<bool> done{false};
-    std::thread stopper([&] {
-        int sig = 0;
-        sigwait(&stop_signals, &sig);
-        if (done.load()) return;  // woken by main after the server ended on its own
-        shared.stopping.store(true);
-        rt.request_cancel();
-    });
-    auto r = rt.run(run_server, &shared);
-    done.store(true);
-    if (!shared.stopping.load()) pthread_kill(stopper.native_handle(), SIGTERM);
-    stopper.join();
-    if (!r && !r.error().canceled()) {
-        std::fprintf(stderr, "http_server: %s\n", r.error().message().c_str());
-        return 1;
-    }
-    std::fprintf(stderr, "http_server: stopped\n");
-    return 0;
+    shared.server = &srv;
+    return sample::run_until_signal(rt, srv, stop, run_server, &srv, &shared);
 }
 
 void usage() {
@@ -338,39 +250,32 @@ void usage() {
                  "backends: blocking, pool\n");
 }
 
-bool parse_unsigned(const char* s, unsigned long max, unsigned long& out) {
-    char* end = nullptr;
-    errno = 0;
-    unsigned long v = std::strtoul(s, &end, 10);
-    if (errno || end == s || *end || v > max || s[0] == '-') return false;
-    out = v;
-    return true;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
     Config c;
+    sample::Server srv;
+    srv.name = "http_server";
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
         unsigned long v = 0;
         bool has = i + 1 < argc;
         if (a == "--backend" && has) c.backend = argv[++i];
         else if (a == "--root" && has) c.root = argv[++i];
-        else if (a == "--bind" && has) c.bind = argv[++i];
-        else if (a == "--port" && has && parse_unsigned(argv[++i], 65535, v)) c.port = static_cast<std::uint16_t>(v);
-        else if (a == "--workers" && has && parse_unsigned(argv[++i], 1024, v)) c.workers = static_cast<unsigned>(v);
-        else if (a == "--max-connections" && has && parse_unsigned(argv[++i], 1u << 20, v) && v > 0) c.max_connections = static_cast<unsigned>(v);
-        else if (a == "--idle-timeout" && has && parse_unsigned(argv[++i], 1u << 20, v) && v > 0) c.idle_timeout = static_cast<unsigned>(v);
+        else if (a == "--bind" && has) srv.bind = argv[++i];
+        else if (a == "--port" && has && sample::parse_unsigned(argv[++i], 65535, v)) srv.port = static_cast<std::uint16_t>(v);
+        else if (a == "--workers" && has && sample::parse_unsigned(argv[++i], 1024, v)) c.workers = static_cast<unsigned>(v);
+        else if (a == "--max-connections" && has && sample::parse_unsigned(argv[++i], 1u << 20, v) && v > 0) srv.max_connections = static_cast<unsigned>(v);
+        else if (a == "--idle-timeout" && has && sample::parse_unsigned(argv[++i], 1u << 20, v) && v > 0) c.idle_timeout = static_cast<unsigned>(v);
         else if (a == "--quiet") c.quiet = true;
         else if (a == "--list-backends") { std::puts("blocking\npool"); return 0; }
         else { usage(); return 2; }
     }
     if (c.root.empty()) { usage(); return 2; }
-    sigset_t stop = block_stop_signals();
-    if (c.backend == "blocking") return run_on<zsync::BlockingIo>(c, stop);
+    sigset_t stop = sample::block_stop_signals();
+    if (c.backend == "blocking") return run_on<zsync::BlockingIo>(srv, c, stop);
     if (c.backend == "pool")
-        return run_on<zsync::ThreadPoolIo>(c, stop, zsync::ThreadPoolIo::Options{.workers = c.workers, .max_concurrent = c.max_connections});
+        return run_on<zsync::ThreadPoolIo>(srv, c, stop, zsync::ThreadPoolIo::Options{.workers = c.workers, .max_concurrent = srv.max_connections});
     std::fprintf(stderr, "http_server: unknown backend '%s'\n", c.backend.c_str());
     usage();
     return 2;
