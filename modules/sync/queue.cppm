@@ -15,6 +15,7 @@
 module;
 #include <atomic>
 #include <cstddef>
+#include <limits>
 #include <cstdint>
 #include <memory>
 #include <new>
@@ -39,11 +40,18 @@ export namespace zsync {
 // After close: put fails with Errc::closed; get returns what is left, then Errc::closed (op queue_get).
 template <class T>
 class Queue {
+    // put/get are noexcept and move items under the internal lock: a throwing move could only end in
+    // std::terminate, so such types are refused at compile time.
+    static_assert(std::is_nothrow_move_constructible_v<T> && std::is_nothrow_destructible_v<T>,
+                  "Queue<T> needs a T whose move constructor and destructor do not throw");
+
 public:
     // `capacity` of 0 is taken as 1.
+    // A capacity whose storage cannot be sized (sizeof(T) * capacity overflows) throws
+    // std::bad_array_new_length, as new T[capacity] would; no memory is allocated then.
     explicit Queue(std::size_t capacity)
         : cap_(capacity ? capacity : 1),
-          slots_(static_cast<T*>(::operator new(sizeof(T) * cap_, std::align_val_t(alignof(T))))) {}
+          slots_(static_cast<T*>(::operator new(storage_bytes(cap_), std::align_val_t(alignof(T))))) {}
     Queue(const Queue&) = delete;
     Queue& operator=(const Queue&) = delete;
     // Destroys the items still queued. No task may be using the queue.
@@ -122,6 +130,11 @@ public:
     }
 
 private:
+    static std::size_t storage_bytes(std::size_t cap) {
+        if (cap > std::numeric_limits<std::size_t>::max() / sizeof(T)) throw std::bad_array_new_length();
+        return sizeof(T) * cap;
+    }
+
     void lock_shielded(Io io) noexcept {
         CancelShield shield(io);
         (void)m_.lock(io);  // cannot be canceled; the mutex is never held across a wait

@@ -45,11 +45,21 @@ public:
     // Cancels and drains what is still running (as cancel).
     ~Select() { if (started_ && !finished_) cancel_rest(io_); }
 
-    // Starts f(io, args...) as task number `started()` (its index in Selected). May run it inline.
+    // Starts f(io, args...) as task number `started()` (its index in Selected). wait() blocks its
+    // caller's thread, so a task queued behind it on the same pool worker could never run: when the
+    // function and arguments can be copied, the task gets its own unit of concurrency where the backend
+    // has one (Group::concurrent) and is otherwise started with Group::async (which may run it inline).
     // Errors: invalid_argument when max_tasks tasks were already started; closed after wait / cancel;
     // wrong_io when `io` is not the Io of the earlier tasks (op group_async).
     template <class F, class... A>
-    Result<void> async(Io io, F&& f, A&&... args) { return spawn(io, false, std::forward<F>(f), std::forward<A>(args)...); }
+    Result<void> async(Io io, F&& f, A&&... args) {
+        if constexpr (std::is_copy_constructible_v<std::decay_t<F>> && (std::is_copy_constructible_v<std::decay_t<A>> && ...)) {
+            // Copies go to the attempt, so the originals are still there for the fallback.
+            Result<void> r = spawn(io, true, static_cast<const std::decay_t<F>&>(f), static_cast<const std::decay_t<A>&>(args)...);
+            if (r || !r.error().is(Errc::concurrency_unavailable)) return r.has_value() ? r : Error(r.error().code(), Op::group_async);
+        }
+        return spawn(io, false, std::forward<F>(f), std::forward<A>(args)...);
+    }
     // As async, on its own unit of concurrency (Group::concurrent), or concurrency_unavailable. Use it
     // for tasks that wait for other tasks' progress (docs/architecture.md, deferred tasks).
     template <class F, class... A>
@@ -69,8 +79,9 @@ public:
     }
 
     // Cancels every task, waits for them and destroys their results. Idempotent. Not a cancel point.
-    void cancel(Io io) noexcept {
-        if (started_ && !finished_) cancel_rest(io);
+    // (With another Io than the tasks', the tasks' own Io is used: they are always joined.)
+    void cancel(Io) noexcept {
+        if (started_ && !finished_) cancel_rest(io_);
         finished_ = true;
     }
 
@@ -85,7 +96,11 @@ private:
     template <class F, class... A>
     static void run_one(Io io, Queue<Item>* q, std::size_t index, F f, A... args) {
         Item item{index, detail::invoke_run(io, std::move(f), std::move(args)...)};
-        // On failure (closed: the select is done; canceled) the item, and what it holds, is destroyed here.
+        // The queue has a slot per task, so the put never waits for space; it may wait a moment for the
+        // queue's lock, which must not turn into a cancel point that drops a finished result (the
+        // owner could then wait for it forever). On closed (the select is done) the item, and what it
+        // holds, is destroyed here.
+        CancelShield shield(io);
         (void)q->put(io, std::move(item));
     }
 

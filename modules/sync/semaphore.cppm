@@ -11,6 +11,7 @@
 //   3. A waiter that leaves without a permit (canceled, timeout) may have consumed a wake meant for a
 //      permit; if permits are left it wakes one other waiter before returning.
 module;
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 export module zsync:semaphore;
@@ -58,11 +59,14 @@ public:
             }
         }
     }
-    // Adds `n` permits and wakes up to `n` waiters. Never waits.
+    // Adds `n` permits and wakes up to `n` waiters. Never waits. The count saturates at 2^32 - 1
+    // permits (it never wraps around to a small number).
     inline void post(Io io, std::uint32_t n = 1) noexcept {
         if (n == 0) return;
+        std::uint32_t c = count_.load(std::memory_order_relaxed);
         // seq_cst: poster half of the handshake; also the release that a taker's acquire pairs with.
-        count_.fetch_add(n, std::memory_order_seq_cst);
+        // relaxed on failure: the loop retries with the fresh count.
+        while (!count_.compare_exchange_weak(c, c + std::min(n, ~std::uint32_t(0) - c), std::memory_order_seq_cst, std::memory_order_relaxed)) {}
         if (waiters_.load(std::memory_order_seq_cst) != 0) io.futex_wake(count_, n);
     }
     // The permits free right now (a snapshot).

@@ -23,14 +23,15 @@
 //   1. stopping = true (seq_cst). From now on dispatch() fails tasks instead of running them, and
 //      spawn() refuses new ones (shut_down).
 //   2. Wait until no spawn from a non-worker thread is between its stopping check and its push
-//      (`injecting` counter): after this, the injector receives nothing more.
+//      (`injecting` counter): after this, the injector receives nothing more. Fail what it holds now:
+//      a worker may already have exited past a late push that a task on another worker awaits.
 //   3. Sweep: request cancellation of the task each worker and each extra thread is running, under
 //      that thread's `current` lock (extra threads: `extra_mutex_`). run_task publishes `current` under
 //      the same lock and only then checks `stopping`, so a task either is seen by the sweep or sees
 //      stopping and is not run. A worker whose task awaits runs other tasks nested inside that await:
-//      the sweep sees only the innermost one, so when a nested task ends run_task itself cancels the
-//      task it returns to if stopping is set (an outer task never started running after step 1,
-//      so it was not swept before).
+//      the sweep sees only the innermost one, so when a nested task ends (or is failed unrun because
+//      it saw stopping) run_task itself cancels the task it returns to (an outer task never started
+//      running after step 1, so it was not swept before).
 //   4. Wake every parked worker; each drains its deque (failing what it finds) and exits when its deque
 //      is empty. Join them.
 //   5. Fail whatever is left in the injector. A worker may have exited just before a last push from an
@@ -154,6 +155,9 @@ void run_task(Task* t, Worker* w) noexcept {
             w->current_lock.lock();
             w->current = prev;
             w->current_lock.unlock();
+            // The sweep may have seen `t` (published above) instead of prev, which it then never
+            // cancelled: prev is running, so it must learn about shutdown here (step 3).
+            if (prev) Pool::cancel_task(prev);
             return fail_task(t);
         }
     }
@@ -189,6 +193,10 @@ Pool::Pool(Config c) : max_concurrent_(c.max_concurrent) {
 Pool::~Pool() {
     stopping_.store(true, std::memory_order_seq_cst);                                   // 1
     while (injecting_.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();  // 2
+    // Fail what already reached the injector: a worker may have looked, found nothing and exited
+    // before a late push landed, and a task on another worker may be awaiting it (step 5 comes only
+    // after the joins). Nothing is pushed after step 2.
+    while (Task* t = injector_.pop()) fail_task(t);
     for (auto& w : workers_) {                                                          // 3
         w->current_lock.lock();
         if (w->current) cancel_task(w->current);

@@ -314,3 +314,43 @@ TEST_CASE("pool shutdown: every call through a stale Io reports io_gone", "[pool
     CHECK(Tracked::alive.load() == 0);
     CHECK(Tracked::destroyed.load() == 4);
 }
+
+namespace {
+int sweep_noop(Io) { return 0; }
+// Awaits a child (run nested on this worker) and checks for cancellation, forever.
+Result<int> await_loop(Io io, std::atomic<bool>* entered) {
+    entered->store(true);
+    for (;;) {
+        auto f = io.async(sweep_noop, io);
+        (void)f.await(io);
+        if (auto c = io.check_cancel(); !c) return c.error();
+    }
+}
+}  // namespace
+
+// Shutdown step 3 may see a nested child that is then failed unrun; the task that awaited it must be
+// cancelled all the same, or the destructor waits for it forever (found in review; hung within a few
+// hundred rounds before the fix).
+TEST_CASE("pool shutdown: a task awaiting nested children is cancelled even when the sweep sees a child", "[pool][shutdown]") {
+    const int rounds = 300;
+    int not_canceled = 0;
+    for (int it = 0; it < rounds; ++it) {
+        std::atomic<bool> entered{false};
+        std::optional<ThreadPoolIo> rt(ThreadPoolIo::Options{.workers = 1});
+        Io io = rt->io();
+        auto fut = io.async(await_loop, io, &entered);
+        while (!entered.load()) std::this_thread::yield();
+        std::this_thread::sleep_for(std::chrono::microseconds(50 + it % 50));
+        std::atomic<bool> done{false};
+        std::thread watchdog([&] {
+            for (int i = 0; i < 500 && !done.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            if (!done.load()) std::_Exit(3);  // the destructor hung: fail at once (the test's failure mode)
+        });
+        rt.reset();
+        done.store(true);
+        watchdog.join();
+        auto r = fut.await(io);
+        if (r || !r.error().canceled()) ++not_canceled;
+    }
+    CHECK(not_canceled == 0);
+}
