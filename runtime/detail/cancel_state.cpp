@@ -29,6 +29,12 @@ void install_interrupt_handler() noexcept {
         sigemptyset(&sa.sa_mask);
         sa.sa_flags = 0;  // no SA_RESTART: the blocked syscall must return EINTR
         ::sigaction(interrupt_signal, &sa, nullptr);
+        // A write to a socket or pipe whose reader is gone must be an EPIPE error, not the death of
+        // the process (File::write or sendfile on a socket cannot pass MSG_NOSIGNAL). As Go and Rust
+        // do, SIGPIPE is ignored, but only while it still has its default action: a program that set
+        // its own handler keeps it.
+        struct sigaction pipe {};
+        if (::sigaction(SIGPIPE, nullptr, &pipe) == 0 && pipe.sa_handler == SIG_DFL) ::signal(SIGPIPE, SIG_IGN);
     });
 }
 

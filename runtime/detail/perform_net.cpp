@@ -69,6 +69,11 @@ bool to_sockaddr(const SocketAddress& a, sockaddr_storage& out, socklen_t& len) 
 
 void from_sockaddr(const sockaddr_storage& in, socklen_t len, SocketAddress& a) noexcept {
     a = SocketAddress{};
+    // The kernel may have filled less than a family (recvfrom on a stream socket reports 0): nothing
+    // past `len` was written, so nothing past it is read.
+    if (len < static_cast<socklen_t>(sizeof(sa_family_t))) return;
+    if (in.ss_family == AF_INET && len < static_cast<socklen_t>(sizeof(sockaddr_in))) return;
+    if (in.ss_family == AF_INET6 && len < static_cast<socklen_t>(sizeof(sockaddr_in6))) return;
     switch (in.ss_family) {
     case AF_INET: {
         const auto* s = reinterpret_cast<const sockaddr_in*>(&in);
