@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <memory>
 #include <asio.hpp>
+#include "asio_server.hpp"
 #include "bench_common.hpp"
 
 namespace {
@@ -39,23 +40,7 @@ private:
     char buf_[65536];
 };
 
-class Server {
-public:
-    Server(asio::io_context& ctx, unsigned short port)
-        : acceptor_(ctx, tcp::endpoint(asio::ip::address_v4::loopback(), port)) {
-        accept();
-    }
-    tcp::endpoint local() const { return acceptor_.local_endpoint(); }
-
-private:
-    void accept() {
-        acceptor_.async_accept([this](asio::error_code ec, tcp::socket s) {
-            if (!ec) std::make_shared<Session>(std::move(s))->start();
-            accept();
-        });
-    }
-    tcp::acceptor acceptor_;
-};
+using Server = bench::AsioServer<Session>;
 
 }  // namespace
 
