@@ -11,6 +11,7 @@ module;
 #include <functional>
 #include <memory>
 #include <new>
+#include <span>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -105,6 +106,41 @@ struct TaskArgs {
 template <class F>
 const void* function_identity(F* f) noexcept {
     return reinterpret_cast<const void*>(f);
+}
+
+// ---- What zsync-gen emits per annotated function F (docs/frame-abi.md §5) ------------------------
+// `frame_of<&f>` is specialised by the generated code right after f's definition, so it is usable
+// (in a static_assert too) anywhere after f in that translation unit. The primary template says "no
+// frame": such an F runs only on stackful backends.
+template <auto F>
+struct frame_of {
+    static constexpr bool generated = false;
+    static constexpr std::size_t size = 0, align = 0;
+    static constexpr const FrameDescriptor* descriptor = nullptr;
+};
+// @asyncFrameSize / alignment of F's frame: compile-time constants (0 when F has no frame).
+template <auto F> inline constexpr std::size_t frame_size = frame_of<F>::size;
+template <auto F> inline constexpr std::size_t frame_align = frame_of<F>::align;
+
+// The argument block a frame's init reads: F's own decayed parameter types (what async_init builds).
+template <auto F, class = decltype(F)> struct frame_args;
+template <auto F, class R, class... P>
+struct frame_args<F, R (*)(P...) noexcept> { using type = TaskArgs<decltype(F), std::decay_t<P>...>; };
+template <auto F, class R, class... P>
+struct frame_args<F, R (*)(P...)> { using type = TaskArgs<decltype(F), std::decay_t<P>...>; };
+
+// @asyncInit: constructs F's frame from `args...` in `memory`, which the caller owns; never allocates
+// and runs none of F's code. Fails (invalid_argument) when `memory` is smaller than frame_size<F> or
+// misaligned. Drive the result with descriptor->resume until it returns nullptr, then take_result and
+// destroy (drive_frame does all of it).
+template <auto F, class... A>
+    requires(frame_of<F>::generated)
+Result<void*> async_init(std::span<std::byte> memory, A&&... args) noexcept {
+    if (memory.size() < frame_size<F> || reinterpret_cast<std::uintptr_t>(memory.data()) % frame_align<F> != 0)
+        return Error(Errc::invalid_argument, Op::run);
+    typename frame_args<F>::type block{F, {std::forward<A>(args)...}};
+    frame_of<F>::descriptor->init(memory.data(), &block);
+    return static_cast<void*>(memory.data());
 }
 
 }  // namespace zsync

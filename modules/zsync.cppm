@@ -5,6 +5,7 @@ export import :result;
 export import :time;
 export import :operation;
 export import :task;
+export import :gen;
 export import :io;
 export import :fs;
 export import :net;

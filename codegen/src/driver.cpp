@@ -1,0 +1,212 @@
+#include "driver.hpp"
+#include <clang/AST/ASTConsumer.h>
+#include <clang/AST/ASTContext.h>
+#include <clang/AST/Decl.h>
+#include <clang/AST/DeclCXX.h>
+#include <clang/Basic/FileManager.h>
+#include <clang/Basic/SourceManager.h>
+#include <clang/Frontend/CompilerInstance.h>
+#include <clang/Frontend/FrontendAction.h>
+#include <clang/Rewrite/Core/Rewriter.h>
+#include <clang/Tooling/Tooling.h>
+#include <algorithm>
+#include <functional>
+#include "names.hpp"
+#include "passes/frame_builder.hpp"
+#include "passes/layout.hpp"
+#include "passes/suspension.hpp"
+#include "printer/printer.hpp"
+
+namespace zsync_gen {
+
+namespace {
+
+// Annotated function definitions of the main file, in source order (namespaces and linkage specs).
+void collect(const clang::DeclContext* dc, const clang::SourceManager& sm, std::vector<const clang::FunctionDecl*>& out,
+             std::vector<const clang::FunctionDecl*>& methods) {
+    for (const clang::Decl* d : dc->decls()) {
+        if (!sm.isInMainFile(sm.getFileLoc(d->getLocation()))) continue;
+        if (const auto* ns = llvm::dyn_cast<clang::NamespaceDecl>(d)) collect(ns, sm, out, methods);
+        else if (const auto* ls = llvm::dyn_cast<clang::LinkageSpecDecl>(d)) collect(ls, sm, out, methods);
+        else if (const auto* ed = llvm::dyn_cast<clang::ExportDecl>(d)) collect(ed, sm, out, methods);
+        else if (const auto* rd = llvm::dyn_cast<clang::CXXRecordDecl>(d)) {
+            for (const clang::Decl* md : rd->decls())
+                if (const auto* f = llvm::dyn_cast<clang::FunctionDecl>(md)) methods.push_back(f);
+        } else if (const auto* f = llvm::dyn_cast<clang::FunctionDecl>(d)) {
+            out.push_back(f);
+        } else if (const auto* ft = llvm::dyn_cast<clang::FunctionTemplateDecl>(d)) {
+            out.push_back(ft->getTemplatedDecl());
+        }
+    }
+}
+
+struct Consumer : clang::ASTConsumer {
+    GenerateResult& result;
+    const Options& options;
+    Consumer(GenerateResult& r, const Options& o) : result(r), options(o) {}
+
+    void HandleTranslationUnit(clang::ASTContext& ast) override {
+        clang::SourceManager& sm = ast.getSourceManager();
+        if (ast.getDiagnostics().hasErrorOccurred()) return;
+        result.parsed = true;
+        Diagnostics diags(&sm);
+        clang::Rewriter scratch(sm, ast.getLangOpts());
+        Context cx{ast, sm, ast.getLangOpts(), diags, options, scratch, {}};
+        Suspension sus(cx);
+
+        std::vector<const clang::FunctionDecl*> functions, methods;
+        collect(ast.getTranslationUnitDecl(), sm, functions, methods);
+        std::vector<const clang::FunctionDecl*> roots;
+        for (const clang::FunctionDecl* f : functions)
+            if (sus.annotated(f)) {
+                if (!f->doesThisDeclarationHaveABody()) {
+                    if (!f->getDefinition())
+                        diags.error(f->getLocation(), "'" + qualified_name(f) + "' is annotated zsync::stackless but not "
+                                    "defined in this file; part 1 generates frames only for definitions it sees",
+                                    "define it in this file");
+                    continue;
+                }
+                roots.push_back(f);
+            }
+        for (const clang::FunctionDecl* f : methods)
+            if (sus.annotated(f))
+                diags.error(f->getLocation(), "member function '" + qualified_name(f) + "' is annotated zsync::stackless; "
+                            "suspending member functions are zsync-gen part 2",
+                            "make it a free function taking the object by reference");
+        for (const clang::FunctionDecl* f : roots) {
+            if (const auto* cb = f->getBody(); cb && llvm::isa<clang::CoroutineBodyStmt>(cb)) {
+                diags.error(f->getLocation(), "'" + qualified_name(f) + "' is a C++20 coroutine and annotated zsync::stackless",
+                            "remove co_await/co_return/co_yield: write a plain function and let zsync-gen make its frame");
+                continue;
+            }
+            build_frame(cx, sus, f);
+        }
+        if (diags.has_errors()) {
+            result.diagnostics = diags.render();
+            return;
+        }
+        // Callees first, each once.
+        std::vector<FunctionModel*> order;
+        std::set<FunctionModel*> seen;
+        std::function<void(FunctionModel*)> visit = [&](FunctionModel* m) {
+            if (!seen.insert(m).second) return;
+            for (FunctionModel* c : m->callees) visit(c);
+            order.push_back(m);
+        };
+        for (const clang::FunctionDecl* f : roots)
+            if (auto it = cx.models.find(f); it != cx.models.end() && !it->second->failed) visit(it->second.get());
+        std::map<std::string, int> used_names;
+        for (FunctionModel* m : order) {
+            const std::string base = m->decl->getNameAsString();
+            m->frame_name = names::frame(base, used_names[base]++);
+            std::string q;
+            for (const clang::DeclContext* c = m->decl->getDeclContext(); c && !c->isTranslationUnit(); c = c->getParent())
+                if (const auto* ns = llvm::dyn_cast<clang::NamespaceDecl>(c); ns && !ns->isAnonymousNamespace())
+                    q = ns->getNameAsString() + "::" + q;
+            m->frame_qualified = "::" + q + m->frame_name;
+        }
+        for (FunctionModel* m : order) lay_out(cx, *m);
+        // Where each frame goes: after its function, and after the frames it embeds (same scope).
+        const clang::FileID main = sm.getMainFileID();
+        std::map<FunctionModel*, unsigned> line_of;
+        for (FunctionModel* m : order) {
+            unsigned line = sm.getExpansionLineNumber(m->decl->getEndLoc());
+            for (FunctionModel* c : m->callees) {
+                if (c->decl->getDeclContext()->getRedeclContext() != m->decl->getDeclContext()->getRedeclContext() &&
+                    line_of[c] > line)
+                    diags.error(m->decl->getLocation(), "'" + c->name + "' is defined after '" + m->name +
+                                "' in another namespace; its frame must precede the caller's",
+                                "define '" + c->name + "' before '" + m->name + "'");
+                line = std::max(line, line_of[c]);
+            }
+            line_of[m] = line;
+        }
+        for (FunctionModel* m : order) prepare_edits(cx, *m);
+        std::map<unsigned, std::string> inserts;
+        std::string report;
+        for (FunctionModel* m : order) {
+            PrintedFrame pf = print_frame(cx, *m);
+            std::string text = pf.in_namespace;
+            if (!pf.at_global_scope.empty()) {
+                std::vector<const clang::NamespaceDecl*> chain;
+                bool only_namespaces = true;
+                for (const clang::DeclContext* c = m->decl->getDeclContext(); c && !c->isTranslationUnit(); c = c->getParent()) {
+                    if (const auto* ns = llvm::dyn_cast<clang::NamespaceDecl>(c)) chain.push_back(ns);
+                    else only_namespaces = false;
+                }
+                if (!only_namespaces) {
+                    diags.error(m->decl->getLocation(), "an annotated function inside a linkage specification or export block",
+                                "define it directly at namespace scope");
+                    continue;
+                }
+                std::reverse(chain.begin(), chain.end());
+                for (size_t i = 0; i < chain.size(); ++i) text += "} ";
+                text += "\n" + pf.at_global_scope;
+                for (const clang::NamespaceDecl* ns : chain)
+                    text += std::string(ns->isInline() ? "inline " : "") + "namespace " +
+                            (ns->isAnonymousNamespace() ? std::string() : ns->getNameAsString() + " ") + "{ ";
+                text += "\n";
+            }
+            inserts[line_of[m]] += text;
+            ++result.frames;
+            report += "frame " + m->name + " (" + m->frame_name + "): " + (m->annotated ? "frame_size " : "embedded frame ") +
+                      std::to_string(pf.frame_size) + " bytes, align " + std::to_string(m->align) + "; frame struct " +
+                      std::to_string(m->size) + " bytes\n";
+            for (const LayoutLine& l : m->layout) report += "  " + std::to_string(l.size) + "\t" + l.what + "\n";
+        }
+        if (diags.has_errors()) {
+            result.diagnostics = diags.render();
+            return;
+        }
+        const std::string file = sm.getFileEntryRefForID(main)->getName().str();
+        clang::Rewriter out(sm, ast.getLangOpts());
+        const unsigned last_line = sm.getLineNumber(main, sm.getFileIDSize(main));
+        for (auto& [line, text] : inserts) {
+            const std::string tail = "#line " + std::to_string(line + 1) + " \"" + file + "\"\n";
+            if (line >= last_line) {
+                out.InsertTextAfter(sm.getLocForEndOfFile(main), "\n" + text + tail);
+            } else {
+                clang::SourceLocation at = sm.translateLineCol(main, line + 1, 1);
+                out.InsertTextBefore(at, text + tail);
+            }
+        }
+        const clang::RewriteBuffer* buf = out.getRewriteBufferFor(main);
+        std::string body = buf ? std::string(buf->begin(), buf->end()) : sm.getBufferData(main).str();
+        result.output = "#line 1 \"" + file + "\"\n" + body;
+        result.report = report;
+        result.ok = true;
+    }
+};
+
+struct Action : clang::ASTFrontendAction {
+    GenerateResult& result;
+    const Options& options;
+    Action(GenerateResult& r, const Options& o) : result(r), options(o) {}
+    std::unique_ptr<clang::ASTConsumer> CreateASTConsumer(clang::CompilerInstance&, llvm::StringRef) override {
+        return std::make_unique<Consumer>(result, options);
+    }
+};
+
+}  // namespace
+
+GenerateResult generate(const std::vector<std::string>& command, const std::string& source, const Options& options) {
+    (void)source;
+    GenerateResult result;
+    std::vector<std::string> args;
+    for (size_t i = 0; i < command.size(); ++i) {
+        const std::string& a = command[i];
+        if (a == "-MF" || a == "-MT" || a == "-MQ" || a == "-o") { ++i; continue; }
+        if (a == "-MD" || a == "-MMD") continue;
+        args.push_back(a);
+        if (i == 0) args.push_back("-resource-dir=" ZSYNC_GEN_RESOURCE_DIR);
+    }
+    args.push_back("-fsyntax-only");
+    args.push_back("-Wno-everything");
+    llvm::IntrusiveRefCntPtr<clang::FileManager> files(new clang::FileManager(clang::FileSystemOptions()));
+    clang::tooling::ToolInvocation inv(args, std::make_unique<Action>(result, options), files.get());
+    inv.run();
+    if (!result.parsed) result.ok = false;
+    return result;
+}
+
+}  // namespace zsync_gen

@@ -1,0 +1,110 @@
+// The frame model: what one suspending function's frame holds, built by the passes and read by the
+// printer. Nothing here prints; nothing in the printer decides what lives where.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace clang {
+class CallExpr;
+class FunctionDecl;
+class Stmt;
+class VarDecl;
+class DeclContext;
+class ParentMap;
+}  // namespace clang
+
+namespace zsync_gen {
+
+// A library function that performs exactly one Operation (leaves.def).
+struct Leaf {
+    const char* qualified_name;  // e.g. "zsync::File::read"
+    const char* operation;       // C++ expression; $self = object, $0.. = arguments
+    const char* convert;         // zsync::gen function turning the finished Operation into the result
+};
+
+struct Scope;
+struct FunctionModel;
+
+// A local or parameter that the frame holds (its scope contains a suspension point).
+struct FrameVar {
+    const clang::VarDecl* decl = nullptr;
+    enum class Kind {
+        slot,     // zsync::gen::Slot<T>: constructed/destroyed by the frame
+        plain,    // a trivial T with no initializer: a plain member
+        pointer,  // a reference: the frame holds a pointer to the referent
+        result,   // the NRVO variable: it lives in the frame's result slot
+    } kind = Kind::slot;
+    bool parameter = false;
+    bool needs_destroy = false;   // non-trivial destructor (slot kind only)
+    std::string type;             // printed type (for pointer: the referenced type)
+    std::string member;           // member name
+    std::string path;             // member access path below `fr->`
+    Scope* scope = nullptr;
+    std::uint64_t size = 0, align = 1;
+};
+
+enum class SuspendKind { leaf, embedded };
+
+// One place where the function may wait: a call of a leaf or of a suspending function.
+struct SuspendPoint {
+    int state = 0;  // the frame's state index while waiting here (>= 1)
+    const clang::CallExpr* call = nullptr;
+    const clang::Stmt* statement = nullptr;  // the statement it is the whole of (part 1)
+    SuspendKind kind = SuspendKind::leaf;
+    const Leaf* leaf = nullptr;
+    FunctionModel* callee = nullptr;  // embedded
+    Scope* scope = nullptr;           // innermost scope
+    std::string storage_member, storage_path;  // embedded callee frame storage
+};
+
+// A region of the function whose frame-held locals are constructed and destroyed together.
+struct Scope {
+    enum class Kind { function, block, for_init, range_outer, range_iteration, if_init, switch_init } kind = Kind::block;
+    const clang::Stmt* stmt = nullptr;
+    Scope* parent = nullptr;
+    std::vector<FrameVar*> vars;           // declaration order
+    std::vector<Scope*> children;          // sequential in time: their storage overlaps
+    std::vector<SuspendPoint*> embedded;   // callee frames of suspension points directly here
+    std::string member, path;              // "" when the scope holds nothing
+    bool holds_storage = false;            // vars, embedded frames or a child that holds storage
+};
+
+// Layout figures for the report and the static_assert (computed with the target's type sizes).
+struct LayoutLine {
+    std::string what;
+    std::uint64_t size = 0;
+};
+
+struct FunctionModel {
+    const clang::FunctionDecl* decl = nullptr;
+    bool annotated = false;          // has [[clang::annotate("zsync::stackless")]]: registered by address
+    std::string name;                // qualified, for diagnostics and the descriptor
+    std::string frame_name;          // the generated struct
+    std::string frame_qualified;     // how other frames name it
+    std::string result_type;         // declared return type, printed ("" for void)
+    bool returns_void = true;
+    std::uint64_t result_size = 0, result_align = 1;
+    const clang::VarDecl* nrvo = nullptr;
+    bool uses_operation = false;     // has a leaf suspension: holds a zsync::Operation
+    std::vector<std::unique_ptr<FrameVar>> vars;        // every frame-held var (params first)
+    std::vector<FrameVar*> params;                      // in order (all parameters are frame-held)
+    std::vector<std::unique_ptr<Scope>> scopes;         // scopes[0] is the function scope
+    std::vector<std::unique_ptr<SuspendPoint>> points;  // in source order; state = index + 1
+    std::map<const clang::VarDecl*, FrameVar*> var_of;
+    std::set<const clang::Stmt*> suspending;            // statements that contain a suspension point
+    std::vector<FunctionModel*> callees;                // embedded, for emission order
+    std::uint64_t size = 0, align = 1;                  // computed layout of the frame struct
+    std::vector<LayoutLine> layout;
+    std::shared_ptr<clang::ParentMap> parents;          // of the body
+    std::map<const clang::Stmt*, Scope*> scope_of;      // scope statements (range-for: the outer scope)
+    std::map<const clang::VarDecl*, const clang::Stmt*> declared_by;  // DeclStmt / if / for / range-for
+    std::set<const clang::Stmt*> structured;  // printed statement by statement (suspension or frame decl inside)
+    bool laid_out = false;
+    bool failed = false;
+};
+
+}  // namespace zsync_gen

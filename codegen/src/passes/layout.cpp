@@ -1,0 +1,122 @@
+#include "passes/layout.hpp"
+#include <clang/AST/ASTContext.h>
+#include <clang/AST/Decl.h>
+#include "names.hpp"
+
+namespace zsync_gen {
+
+namespace {
+
+struct Agg {  // an aggregate being laid out (struct or union), Itanium rules for these members
+    bool is_union = false;
+    std::uint64_t offset = 0, size = 0, align = 1;
+    void add(std::uint64_t s, std::uint64_t a) {
+        if (a > align) align = a;
+        if (is_union) {
+            if (s > size) size = s;
+        } else {
+            offset = (offset + a - 1) / a * a + s;
+            size = offset;
+        }
+    }
+    std::uint64_t final_size() const { return (size + align - 1) / align * align; }
+};
+
+// The size of zsync::Operation, looked up in the translation unit (it is at most 64 bytes).
+std::uint64_t operation_size(Context& cx, std::uint64_t& align) {
+    auto& ids = cx.ast.Idents;
+    for (clang::NamedDecl* ns : cx.ast.getTranslationUnitDecl()->lookup(&ids.get("zsync")))
+        if (auto* n = llvm::dyn_cast<clang::NamespaceDecl>(ns))
+            for (clang::NamedDecl* d : n->lookup(&ids.get("Operation")))
+                if (auto* rd = llvm::dyn_cast<clang::RecordDecl>(d); rd && rd->getDefinition()) {
+                    auto info = cx.ast.getTypeInfoInChars(cx.ast.getRecordType(rd->getDefinition()));
+                    align = info.Align.getQuantity();
+                    return info.Width.getQuantity();
+                }
+    align = 8;
+    return 64;  // not found: the static_assert on the frame's size will say so
+}
+
+bool holds(Scope* s) {
+    bool any = !s->vars.empty() || !s->embedded.empty();
+    for (Scope* c : s->children) any = holds(c) || any;
+    s->holds_storage = any;
+    return any;
+}
+
+// Lays out scope `s` as a struct; returns {size, align}.
+std::pair<std::uint64_t, std::uint64_t> scope_struct(Scope* s, int& counter) {
+    Agg a;
+    for (FrameVar* v : s->vars) {
+        v->member = names::var(v->decl->getName().str(), counter++);
+        v->path = s->path + (s->path.empty() ? "" : ".") + v->member;
+        if (v->kind != FrameVar::Kind::result) a.add(v->size, v->align);
+    }
+    Agg u;
+    u.is_union = true;
+    bool any_union = false;
+    const std::string upath = s->path + (s->path.empty() ? "" : ".") + names::union_member;
+    for (Scope* c : s->children) {
+        if (!c->holds_storage) continue;
+        c->member = names::scope(counter++);
+        c->path = upath + "." + c->member;
+        auto [cs, ca] = scope_struct(c, counter);
+        u.add(cs, ca);
+        any_union = true;
+    }
+    for (SuspendPoint* p : s->embedded) {
+        p->storage_member = names::point(p->state);
+        p->storage_path = upath + "." + p->storage_member;
+        Agg ps;
+        ps.add(p->callee->size, p->callee->align);
+        if (!p->callee->returns_void) ps.add(p->callee->result_size, p->callee->result_align);
+        u.add(ps.final_size(), ps.align);
+        any_union = true;
+    }
+    if (any_union) a.add(u.final_size(), u.align);
+    if (a.size == 0) return {0, 1};
+    return {a.final_size(), a.align};
+}
+
+}  // namespace
+
+void lay_out(Context& cx, FunctionModel& m) {
+    if (m.laid_out) return;
+    for (FunctionModel* c : m.callees) lay_out(cx, *c);
+    for (auto& p : m.points)
+        if (p->kind == SuspendKind::embedded && p->callee && p->scope) p->scope->embedded.push_back(p.get());
+
+    Agg frame;
+    frame.add(4, 4);
+    m.layout.push_back({"state", 4});
+    if (!m.returns_void) {
+        frame.add(8, 8);
+        m.layout.push_back({"result pointer", 8});
+    }
+    if (m.uses_operation) {
+        std::uint64_t oa = 8;
+        std::uint64_t os = operation_size(cx, oa);
+        frame.add(os, oa);
+        m.layout.push_back({"pending Operation", os});
+    }
+    int counter = 0;
+    for (FrameVar* p : m.params) {
+        p->member = names::param(p->decl->getName().empty() ? "unnamed" : p->decl->getName().str(), counter++);
+        p->path = p->member;
+        frame.add(p->size, p->align);
+        m.layout.push_back({"parameter " + p->decl->getName().str(), p->size});
+    }
+    Scope* fn = m.scopes[0].get();
+    holds(fn);
+    fn->path = "";
+    auto [ss, sa] = scope_struct(fn, counter);
+    if (ss) {
+        frame.add(ss, sa);
+        m.layout.push_back({"locals and callee frames (overlapping where lifetimes do not)", ss});
+    }
+    m.size = frame.final_size();
+    m.align = frame.align;
+    m.laid_out = true;
+}
+
+}  // namespace zsync_gen

@@ -1,0 +1,175 @@
+#include "passes/suspension.hpp"
+#include <clang/AST/ASTContext.h>
+#include <clang/AST/Attr.h>
+#include <clang/AST/DeclCXX.h>
+#include <clang/AST/ExprCXX.h>
+#include <clang/AST/RecursiveASTVisitor.h>
+#include <clang/Basic/SourceManager.h>
+#include <cstring>
+
+namespace zsync_gen {
+
+namespace {
+
+const Leaf leaves[] = {
+#define ZSYNC_LEAF(name, op, convert) {name, op, convert},
+#include "leaves.def"
+};
+
+const char* const nonsuspending[] = {
+#define ZSYNC_NONSUSPENDING(name) name,
+#include "nonsuspending.def"
+};
+
+bool in_zsync_namespace(const clang::Decl* d) {
+    for (const clang::DeclContext* c = d->getDeclContext(); c; c = c->getParent())
+        if (const auto* ns = llvm::dyn_cast<clang::NamespaceDecl>(c))
+            if (ns->getName() == "zsync" && ns->getParent()->isTranslationUnit()) return true;
+    return false;
+}
+
+// Whether a call hands an Io to its callee (as an argument or as the object): only such a call can
+// wait on an Operation.
+bool passes_io(const clang::CallExpr* call) {
+    for (const clang::Expr* a : call->arguments())
+        if (is_zsync_io(a->getType())) return true;
+    if (const auto* m = llvm::dyn_cast<clang::CXXMemberCallExpr>(call))
+        if (const clang::Expr* obj = m->getImplicitObjectArgument())
+            if (is_zsync_io(obj->getType()) || (obj->getType()->isPointerType() && is_zsync_io(obj->getType()->getPointeeType())))
+                return true;
+    if (const auto* op = llvm::dyn_cast<clang::CXXOperatorCallExpr>(call))
+        for (const clang::Expr* a : op->arguments())
+            if (is_zsync_io(a->getType())) return true;
+    return false;
+}
+
+struct CallCollector : clang::RecursiveASTVisitor<CallCollector> {
+    std::vector<const clang::CallExpr*> calls;
+    bool VisitCallExpr(clang::CallExpr* c) {
+        calls.push_back(c);
+        return true;
+    }
+    // A lambda's body is its own function: its calls are checked where the lambda is (check pass).
+    bool TraverseLambdaExpr(clang::LambdaExpr*) { return true; }
+};
+
+}  // namespace
+
+const Leaf* find_leaf(const std::string& name) {
+    for (const Leaf& l : leaves)
+        if (name == l.qualified_name) return &l;
+    return nullptr;
+}
+
+bool Suspension::annotated(const clang::FunctionDecl* f) {
+    bool found = false;
+    for (const clang::FunctionDecl* d : f->redecls()) {
+        for (const auto* a : d->specific_attrs<clang::AnnotateAttr>()) {
+            llvm::StringRef s = a->getAnnotation();
+            if (!s.starts_with("zsync")) continue;
+            if (s != "zsync::stackless") {
+                cx_.diags.error(a->getLocation(), "unknown annotation '" + s.str() + "'",
+                                "write [[clang::annotate(\"zsync::stackless\")]]");
+                continue;
+            }
+            if (a->args_size() != 0) {
+                cx_.diags.error(a->getLocation(), "zsync::stackless takes no arguments",
+                                "write [[clang::annotate(\"zsync::stackless\")]]");
+                continue;
+            }
+            found = true;
+        }
+    }
+    return found;
+}
+
+CallClass Suspension::classify(const clang::CallExpr* call) {
+    CallClass out;
+    const clang::FunctionDecl* callee = call->getDirectCallee();
+    auto refuse = [&](const std::string& message, const std::string& fix) {
+        out.kind = CallClass::refused;
+        if (reported_.insert(call).second) cx_.diags.error(call->getBeginLoc(), message, fix);
+        return out;
+    };
+    if (!callee) {
+        if (passes_io(call))
+            return refuse("a call through a pointer or a callable object that is passed an Io may suspend, "
+                          "and zsync-gen cannot see which function it reaches",
+                          "call a named function annotated [[clang::annotate(\"zsync::stackless\")]] directly");
+        return out;
+    }
+    const std::string name = qualified_name(callee);
+    if (const Leaf* l = find_leaf(name)) {
+        out.kind = CallClass::leaf_call;
+        out.leaf = l;
+        return out;
+    }
+    for (const char* n : nonsuspending)
+        if (name == n) return out;
+    if (const auto* m = llvm::dyn_cast<clang::CXXMethodDecl>(callee); m && m->isVirtual() && passes_io(call)) {
+        if (!m->hasAttr<clang::FinalAttr>() && !m->getParent()->hasAttr<clang::FinalAttr>())
+            return refuse("a virtual call to '" + name + "' that is passed an Io may suspend in an override "
+                          "zsync-gen cannot see",
+                          "call a non-virtual function (or mark the class final), annotated zsync::stackless");
+    }
+    const clang::FunctionDecl* def = callee->getDefinition();
+    const bool here = def && cx_.sm.isInMainFile(cx_.sm.getFileLoc(def->getLocation()));
+    if (here && !llvm::isa<clang::CXXMethodDecl>(def)) {
+        if (in_progress_.count(def) && !memo_.count(def)) {
+            pending_[def].push_back(call);  // a cycle: an error if def turns out to suspend
+            return out;
+        }
+        if (suspends(def)) {
+            out.kind = CallClass::embedded;
+            out.callee = def;
+        }
+        return out;
+    }
+    if (!passes_io(call)) return out;
+    if (in_zsync_namespace(callee))
+        return refuse("'" + name + "' suspends but has no stackless frame yet (zsync-gen part 1 knows the "
+                      "leaves in leaves.def)",
+                      "use the leaf operations (Io::sleep_until, File::read/write, Io::operate, ...) or run this "
+                      "function on a stackful backend");
+    if (here && llvm::isa<clang::CXXMethodDecl>(def))
+        return refuse("member function '" + name + "' is passed an Io; suspending member functions are zsync-gen "
+                      "part 2",
+                      "make it a free function taking the object by reference");
+    if (annotated(callee))
+        return refuse("'" + name + "' is annotated zsync::stackless but defined in another translation unit; its "
+                      "frame cannot be embedded and part 1 has no pool for it",
+                      "define '" + name + "' in this file (or inline in a module interface)");
+    return refuse("'" + name + "' is passed an Io and is defined in another translation unit without the "
+                  "zsync::stackless annotation: zsync-gen cannot tell whether it suspends",
+                  "annotate its declaration [[clang::annotate(\"zsync::stackless\")]] and define it in this "
+                  "file, or do not pass it the Io");
+}
+
+bool Suspension::suspends(const clang::FunctionDecl* def) {
+    if (auto it = memo_.find(def); it != memo_.end()) return it->second;
+    if (annotated(def)) return memo_[def] = true;
+    if (!in_progress_.insert(def).second) return false;  // recursion: decided by the callers
+    bool s = def->getBody() && body_suspends(def->getBody());
+    in_progress_.erase(def);
+    if (s)
+        for (const clang::CallExpr* c : pending_[def])
+            if (reported_.insert(c).second)
+                cx_.diags.error(c->getBeginLoc(), "recursion among suspending functions: '" + qualified_name(def) +
+                                "' reaches itself, so its frame would contain itself",
+                                "turn the recursion into a loop, or start the recursive call as its own task "
+                                "(io.async) so it gets its own frame");
+    return memo_[def] = s;
+}
+
+bool Suspension::body_suspends(const clang::Stmt* body) {
+    CallCollector c;
+    c.TraverseStmt(const_cast<clang::Stmt*>(body));
+    bool any = false;
+    for (const clang::CallExpr* call : c.calls) {
+        CallClass k = classify(call);
+        if (k.kind == CallClass::leaf_call || k.kind == CallClass::embedded) any = true;
+    }
+    return any;
+}
+
+}  // namespace zsync_gen

@@ -1,0 +1,221 @@
+// Expression-level edits on the scratch Rewriter (see printer.hpp), and the cleanup texts they use.
+#include <clang/AST/ASTContext.h>
+#include <clang/AST/ExprCXX.h>
+#include <clang/AST/ParentMap.h>
+#include <clang/AST/RecursiveASTVisitor.h>
+#include <clang/AST/StmtCXX.h>
+#include <clang/Basic/SourceManager.h>
+#include <clang/Lex/Lexer.h>
+#include <clang/Rewrite/Core/Rewriter.h>
+#include "names.hpp"
+#include "passes/frame_builder.hpp"
+#include "printer/printer.hpp"
+
+namespace zsync_gen {
+
+std::string access(const FunctionModel& m, const FrameVar& v) {
+    (void)m;
+    const std::string fr = std::string(names::self) + "->";
+    switch (v.kind) {
+    case FrameVar::Kind::slot: return fr + v.path + ".get()";
+    case FrameVar::Kind::plain: return fr + v.path;
+    case FrameVar::Kind::pointer: return "(*" + fr + v.path + ")";
+    case FrameVar::Kind::result: return std::string("(*") + fr + names::dest + ")";
+    }
+    return {};
+}
+
+std::string destroy_text(const FunctionModel& m, const FrameVar& v) {
+    (void)m;
+    if (v.kind == FrameVar::Kind::result) return std::string("::zsync::gen::destroy(") + names::self + "->" + names::dest + "); ";
+    if (v.kind == FrameVar::Kind::slot && v.needs_destroy) return std::string(names::self) + "->" + v.path + ".destroy(); ";
+    return {};
+}
+
+namespace {
+
+bool descends_from(const FunctionModel& m, const clang::Stmt* x, const clang::Stmt* ancestor) {
+    for (const clang::Stmt* p = m.parents->getParent(x); p; p = m.parents->getParent(p))
+        if (p == ancestor) return true;
+    return false;
+}
+
+// Whether scope `s` is left when control jumps out of `target` (break/continue), i.e. lies inside it.
+bool inside(const FunctionModel& m, const Scope* s, const clang::Stmt* target) {
+    if (!target) return true;
+    if (s->stmt == target) return s->kind == Scope::Kind::range_iteration;
+    return descends_from(m, s->stmt, target);
+}
+
+}  // namespace
+
+std::string cleanup_text(Context& cx, const FunctionModel& m, const clang::Stmt* at, const clang::Stmt* target,
+                         const clang::VarDecl* skip) {
+    std::string out;
+    const unsigned pos = cx.offset(at->getBeginLoc());
+    for (Scope* s = scope_containing(m, at); s && s->kind != Scope::Kind::function; s = s->parent) {
+        if (!inside(m, s, target)) break;
+        for (auto it = s->vars.rbegin(); it != s->vars.rend(); ++it) {
+            const FrameVar& v = **it;
+            if (v.decl == skip) continue;
+            if (cx.offset(v.decl->getEndLoc()) >= pos && !v.decl->isImplicit() && !v.decl->isCXXForRangeDecl()) continue;
+            out += destroy_text(m, v);
+        }
+    }
+    return out;
+}
+
+std::string finish_tail(const FunctionModel& m) {
+    std::string out;
+    for (auto it = m.params.rbegin(); it != m.params.rend(); ++it) out += destroy_text(m, **it);
+    out += std::string(names::self) + "->" + names::state + " = -1; return nullptr;";
+    return out;
+}
+
+namespace {
+
+clang::SourceLocation semicolon_after(Context& cx, const clang::Stmt* s) {
+    clang::SourceLocation after = clang::Lexer::findLocationAfterToken(s->getEndLoc(), clang::tok::semi, cx.sm, cx.lang, false);
+    return after.isValid() ? after.getLocWithOffset(-1) : after;
+}
+
+const clang::Stmt* jump_target(const FunctionModel& m, const clang::Stmt* j, bool is_break) {
+    for (const clang::Stmt* p = m.parents->getParent(j); p; p = m.parents->getParent(p)) {
+        if (llvm::isa<clang::ForStmt, clang::WhileStmt, clang::DoStmt, clang::CXXForRangeStmt>(p)) return p;
+        if (is_break && llvm::isa<clang::SwitchStmt>(p)) return p;
+    }
+    return nullptr;
+}
+
+// The variable a return statement moves from (C++23 implicit move), if any.
+const clang::DeclRefExpr* implicitly_moved(const clang::ReturnStmt* r) {
+    const clang::Expr* e = r->getRetValue();
+    if (!e) return nullptr;
+    e = e->IgnoreImplicit();
+    if (const auto* c = llvm::dyn_cast<clang::CXXConstructExpr>(e); c && c->getNumArgs() == 1) e = c->getArg(0)->IgnoreImplicit();
+    const auto* d = llvm::dyn_cast<clang::DeclRefExpr>(e->IgnoreParens());
+    if (!d) return nullptr;
+    const auto* v = llvm::dyn_cast<clang::VarDecl>(d->getDecl());
+    if (!v || !v->hasLocalStorage() || v->getType()->isReferenceType() || v->getType().isVolatileQualified()) return nullptr;
+    if (v->getType()->isScalarType()) return nullptr;  // moving a scalar is copying it
+    return d;
+}
+
+struct Editor : clang::RecursiveASTVisitor<Editor> {
+    Context& cx;
+    FunctionModel& m;
+    std::set<const clang::DeclRefExpr*> moved;
+    Editor(Context& c, FunctionModel& mm) : cx(c), m(mm) {}
+
+    void replace(clang::SourceRange r, const std::string& text) {
+        cx.scratch.ReplaceText(clang::CharSourceRange::getTokenRange(r), text);
+    }
+
+    bool VisitDeclRefExpr(clang::DeclRefExpr* d) {
+        const auto* v = llvm::dyn_cast<clang::VarDecl>(d->getDecl());
+        if (!v) return true;
+        auto it = m.var_of.find(v);
+        std::string text;
+        if (it != m.var_of.end()) text = access(m, *it->second);
+        else if (moved.count(d)) text = v->getName().str();
+        else return true;
+        if (moved.count(d)) text = "static_cast<" + cx.type_name(v->getType()) + "&&>(" + text + ")";
+        replace(d->getSourceRange(), text);
+        return true;
+    }
+
+    bool TraverseLambdaExpr(clang::LambdaExpr* l) {
+        // Explicit captures of frame-held locals become init-captures; the body keeps its names.
+        for (const clang::LambdaCapture& c : l->explicit_captures()) {
+            if (!c.capturesVariable()) continue;
+            const auto* v = llvm::dyn_cast<clang::VarDecl>(c.getCapturedVar());
+            auto it = v ? m.var_of.find(v) : m.var_of.end();
+            if (it == m.var_of.end() || l->isInitCapture(&c)) continue;
+            const std::string name = v->getName().str();
+            const std::string text = c.getCaptureKind() == clang::LCK_ByRef ? "&" + name + " = " + access(m, *it->second)
+                                                                           : name + " = " + access(m, *it->second);
+            clang::SourceLocation loc = c.getLocation();
+            clang::SourceLocation begin = c.getCaptureKind() == clang::LCK_ByRef ? loc.getLocWithOffset(-1) : loc;
+            if (c.getCaptureKind() == clang::LCK_ByRef) {
+                // `&x`: the ampersand may be separated by spaces; replace from it to the name.
+                const char* data = cx.sm.getCharacterData(loc);
+                int back = 1;
+                while (data[-back] != '&') ++back;
+                begin = loc.getLocWithOffset(-back);
+            }
+            cx.scratch.ReplaceText(clang::CharSourceRange::getTokenRange(begin, loc), text);
+        }
+        for (clang::Expr* init : l->capture_inits())
+            if (init) TraverseStmt(init);
+        return true;
+    }
+
+    bool VisitReturnStmt(clang::ReturnStmt* r) {
+        for (auto& p : m.points)
+            if (p->statement == r) return true;  // printed by the statement printer
+        clang::SourceLocation semi = semicolon_after(cx, r);
+        if (semi.isInvalid()) return true;
+        const clang::Expr* value = r->getRetValue();
+        const bool returns_nrvo = m.nrvo && value && [&] {
+            const clang::Expr* e = value->IgnoreImplicit();
+            if (const auto* c = llvm::dyn_cast<clang::CXXConstructExpr>(e); c && c->getNumArgs() == 1) e = c->getArg(0)->IgnoreImplicit();
+            const auto* d = llvm::dyn_cast<clang::DeclRefExpr>(e->IgnoreParens());
+            return d && d->getDecl() == m.nrvo;
+        }();
+        const std::string cleanup = cleanup_text(cx, m, r, nullptr, returns_nrvo ? m.nrvo : nullptr);
+        std::string head, tail;
+        if (m.returns_void) {
+            head = "{ ";
+            tail = std::string(value ? ";" : "") + " " + cleanup + finish_tail(m) + " }";
+        } else if (returns_nrvo) {
+            head = "{ (void)";
+            tail = "; " + cleanup + finish_tail(m) + " }";
+        } else {
+            if (const clang::DeclRefExpr* d = implicitly_moved(r)) moved.insert(d);
+            head = std::string("{ ::zsync::gen::emplace(") + names::self + "->" + names::dest + ", [&]() -> " + m.result_type +
+                   " { return ";
+            tail = "; }); " + cleanup + finish_tail(m) + " }";
+        }
+        cx.scratch.ReplaceText(r->getReturnLoc(), 6, head);
+        cx.scratch.ReplaceText(semi, 1, tail);
+        return true;
+    }
+
+    bool jump(clang::Stmt* j, bool is_break) {
+        const clang::Stmt* target = jump_target(m, j, is_break);
+        const std::string cleanup = cleanup_text(cx, m, j, target);
+        if (cleanup.empty()) return true;
+        clang::SourceLocation semi = semicolon_after(cx, j);
+        if (semi.isInvalid()) return true;
+        cx.scratch.ReplaceText(j->getBeginLoc(), is_break ? 5 : 8, "{ " + cleanup + (is_break ? "break" : "continue"));
+        cx.scratch.ReplaceText(semi, 1, "; }");
+        return true;
+    }
+    bool VisitBreakStmt(clang::BreakStmt* b) { return jump(b, true); }
+    bool VisitContinueStmt(clang::ContinueStmt* c) { return jump(c, false); }
+};
+
+}  // namespace
+
+void prepare_edits(Context& cx, FunctionModel& m) {
+    Editor e(cx, m);
+    // Returns first: they decide which names are implicitly moved.
+    struct Returns : clang::RecursiveASTVisitor<Returns> {
+        Editor& e;
+        explicit Returns(Editor& ed) : e(ed) {}
+        bool VisitReturnStmt(clang::ReturnStmt* r) { return e.VisitReturnStmt(r); }
+        bool VisitBreakStmt(clang::BreakStmt* b) { return e.VisitBreakStmt(b); }
+        bool VisitContinueStmt(clang::ContinueStmt* c) { return e.VisitContinueStmt(c); }
+        bool TraverseLambdaExpr(clang::LambdaExpr*) { return true; }
+    } returns(e);
+    returns.TraverseStmt(const_cast<clang::Stmt*>(m.decl->getBody()));
+    struct Refs : clang::RecursiveASTVisitor<Refs> {
+        Editor& e;
+        explicit Refs(Editor& ed) : e(ed) {}
+        bool VisitDeclRefExpr(clang::DeclRefExpr* d) { return e.VisitDeclRefExpr(d); }
+        bool TraverseLambdaExpr(clang::LambdaExpr* l) { return e.TraverseLambdaExpr(l); }
+    } refs(e);
+    refs.TraverseStmt(const_cast<clang::Stmt*>(m.decl->getBody()));
+}
+
+}  // namespace zsync_gen

@@ -1,0 +1,424 @@
+// The statement printer: prints a suspending function's body as the body of its frame's resume().
+// Statements without a suspension point or a frame-held declaration are copied (with the scratch
+// edits); the others are printed here, one construct at a time.
+#include <clang/AST/ASTContext.h>
+#include <clang/AST/ExprCXX.h>
+#include <clang/AST/ParentMap.h>
+#include <clang/AST/StmtCXX.h>
+#include <clang/Basic/SourceManager.h>
+#include <clang/Lex/Lexer.h>
+#include <clang/Rewrite/Core/Rewriter.h>
+#include "names.hpp"
+#include "passes/frame_builder.hpp"
+#include "printer/printer.hpp"
+
+namespace zsync_gen {
+
+namespace {
+
+using namespace clang;
+
+class BodyPrinter {
+public:
+    BodyPrinter(Context& cx, FunctionModel& m) : cx_(cx), m_(m) {}
+
+    std::string fr() const { return names::self; }
+    std::string frm(const std::string& member) const { return fr() + "->" + member; }
+
+    // Rewritten text of an expression or a range.
+    std::string expr(const Expr* e) { return cx_.rewritten(e); }
+    std::string range(SourceLocation b, SourceLocation e_exclusive) {
+        return cx_.scratch.getRewrittenText(CharSourceRange::getCharRange(b, e_exclusive));
+    }
+
+    // A statement's text including the semicolon that ends it.
+    std::string plain(const Stmt* s) {
+        SourceLocation end = s->getEndLoc();
+        SourceLocation after = Lexer::findLocationAfterToken(end, tok::semi, cx_.sm, cx_.lang, false);
+        if (after.isValid()) return cx_.scratch.getRewrittenText(CharSourceRange::getCharRange(s->getBeginLoc(), after));
+        return cx_.rewritten(s->getSourceRange());
+    }
+
+    SuspendPoint* point_of(const Stmt* s) {
+        for (auto& p : m_.points)
+            if (p->statement == s) return p.get();
+        return nullptr;
+    }
+
+    std::string arg_text(const CallExpr* call, unsigned i) {
+        const Expr* a = call->getArg(i);
+        if (const auto* d = dyn_cast<CXXDefaultArgExpr>(a)) {
+            const ParmVarDecl* p = d->getParam();
+            SourceRange r = p->getDefaultArgRange();
+            return "(" + Lexer::getSourceText(CharSourceRange::getTokenRange(r), cx_.sm, cx_.lang).str() + ")";
+        }
+        return "(" + expr(a) + ")";
+    }
+
+    // Arguments of a member call exclude the object; of an operator call, too.
+    std::string self_text(const CallExpr* call) {
+        if (const auto* mc = dyn_cast<CXXMemberCallExpr>(call)) {
+            const Expr* obj = mc->getImplicitObjectArgument();
+            std::string t = expr(obj);
+            if (mc->getMethodDecl() && obj->getType()->isPointerType()) return "(*" + t + ")";
+            return t;
+        }
+        return {};
+    }
+
+    // Prints the suspension; returns the expression for its value (leaf), or "" (embedded: the value
+    // is at `dest`).
+    std::string suspend(SuspendPoint& p, const std::string& dest, std::string& out) {
+        const std::string k = std::to_string(p.state);
+        const std::string set_state = frm(names::state) + " = " + k + "; ";
+        const std::string label = names::resume_label(p.state) + ":; ";
+        if (p.kind == SuspendKind::leaf) {
+            std::string op = p.leaf->operation;
+            if (op == "@inplace") {
+                const std::string a0 = arg_text(p.call, 0);
+                out += set_state + "return &" + a0 + "; " + label;
+                return std::string("::zsync::gen::") + p.leaf->convert + "(" + a0 + ")";
+            }
+            std::string built;
+            for (size_t i = 0; i < op.size(); ++i) {
+                if (op[i] == '$') {
+                    if (op.compare(i, 5, "$self") == 0) {
+                        built += self_text(p.call);
+                        i += 4;
+                        continue;
+                    }
+                    size_t j = i + 1;
+                    unsigned n = 0;
+                    while (j < op.size() && isdigit(static_cast<unsigned char>(op[j]))) n = n * 10 + (op[j++] - '0');
+                    built += arg_text(p.call, n);
+                    i = j - 1;
+                    continue;
+                }
+                built += op[i];
+            }
+            out += frm(names::operation) + " = " + built + "; " + set_state + "return &" + frm(names::operation) + "; " + label;
+            return std::string("::zsync::gen::") + p.leaf->convert + "(" + frm(names::operation) + ")";
+        }
+        FunctionModel& c = *p.callee;
+        const std::string storage = "&" + frm(p.storage_path) + ".frame";
+        out += "{ auto* zs_c = ::zsync::gen::begin_frame<" + c.frame_qualified + ">(" + storage + "); zs_c->" +
+               names::state + " = 0; ";
+        if (!c.returns_void) out += std::string("zs_c->") + names::dest + " = " + dest + "; ";
+        const auto* fd = p.call->getDirectCallee();
+        for (unsigned i = 0; i < c.params.size(); ++i) {
+            const FrameVar& pv = *c.params[i];
+            const std::string a = i < p.call->getNumArgs() ? arg_text(p.call, i) : std::string("/*missing*/");
+            if (pv.kind == FrameVar::Kind::pointer) {
+                const Expr* arg = p.call->getArg(i)->IgnoreImplicit();
+                if (isa<MaterializeTemporaryExpr>(p.call->getArg(i)->IgnoreImpCasts()) || arg->isPRValue())
+                    cx_.diags.error(p.call->getArg(i)->getBeginLoc(), "a temporary bound to reference parameter '" +
+                                    fd->getParamDecl(i)->getName().str() + "' of a suspending call would have to live across "
+                                    "the suspension (temporaries across suspensions are zsync-gen part 2)",
+                                    "pass a named local");
+                out += "zs_c->" + pv.path + " = &" + a + "; ";
+            } else {
+                out += "::zsync::gen::emplace(zs_c->" + pv.path + ".ptr(), [&]() -> " + pv.type + " { return " + a + "; }); ";
+            }
+        }
+        out += "} " + set_state + names::resume_label(p.state) + ": if (::zsync::Operation* zs_o = " + c.frame_qualified +
+               "::zs_resume(" + storage + ")) return zs_o; " + c.frame_qualified + "::zs_destroy(" + storage + "); ";
+        return {};
+    }
+
+    std::string value_slot(SuspendPoint& p) { return frm(p.storage_path) + ".value"; }
+
+    bool same_type(QualType a, QualType b) {
+        return cx_.ast.hasSameUnqualifiedType(a.getNonReferenceType(), b.getNonReferenceType());
+    }
+
+    // `call(...);`, `lhs = call(...);`, `(void)call(...);`
+    std::string expression_statement(const Expr* e, SuspendPoint& p) {
+        std::string out;
+        const Expr* top = e->IgnoreImplicit();
+        const Expr* lhs = nullptr;
+        std::string op;
+        if (const auto* b = dyn_cast<BinaryOperator>(top); b && b->isAssignmentOp()) {
+            lhs = b->getLHS();
+            op = b->getOpcodeStr().str();
+        } else if (const auto* o = dyn_cast<CXXOperatorCallExpr>(top); o && o->isAssignmentOp()) {
+            lhs = o->getArg(0);
+            op = getOperatorSpelling(o->getOperator());
+        }
+        if (p.kind == SuspendKind::leaf) {
+            std::string v = suspend(p, "", out);
+            out += lhs ? expr(lhs) + " " + op + " " + v + "; " : "(void)" + v + "; ";
+            return out;
+        }
+        FunctionModel& c = *p.callee;
+        if (c.returns_void) {
+            suspend(p, "", out);
+            return out;
+        }
+        suspend(p, value_slot(p) + ".ptr()", out);
+        if (lhs) out += expr(lhs) + " " + op + " static_cast<" + c.result_type + "&&>(" + value_slot(p) + ".get()); ";
+        out += value_slot(p) + ".destroy(); ";
+        return out;
+    }
+
+    std::string declaration(const DeclStmt* d) {
+        if (!d->isSingleDecl()) {
+            cx_.diags.error(d->getBeginLoc(), "several variables declared in one statement that holds a suspension or a "
+                            "frame-held local", "declare one variable per statement");
+            return {};
+        }
+        const auto* v = dyn_cast<VarDecl>(d->getSingleDecl());
+        if (!v) return plain(d);
+        SuspendPoint* p = point_of(d);
+        auto fit = m_.var_of.find(v);
+        FrameVar* fv = fit == m_.var_of.end() ? nullptr : fit->second;
+        std::string out;
+        if (!fv) {
+            // A local constructed from a leaf's result, not alive across a later suspension.
+            std::string value = suspend(*p, "", out);
+            out += range(d->getBeginLoc(), v->getInit()->getBeginLoc()) + value + "; ";
+            return out;
+        }
+        return construct(*fv, v, p, out);
+    }
+
+    std::string target_ptr(const FrameVar& fv) {
+        if (fv.kind == FrameVar::Kind::result) return frm(names::dest);
+        return frm(fv.path) + ".ptr()";
+    }
+
+    // Constructs frame-held `fv` from its initializer (which may be suspension point p).
+    std::string construct(FrameVar& fv, const VarDecl* v, SuspendPoint* p, std::string& out) {
+        if (p) {
+            if (p->kind == SuspendKind::embedded && !p->callee->returns_void && same_type(p->callee->decl->getReturnType(), v->getType()) &&
+                fv.kind != FrameVar::Kind::pointer) {
+                suspend(*p, target_ptr(fv), out);
+                return out;
+            }
+            std::string value;
+            if (p->kind == SuspendKind::leaf) {
+                value = suspend(*p, "", out);
+            } else {
+                suspend(*p, value_slot(*p) + ".ptr()", out);
+                value = "static_cast<" + p->callee->result_type + "&&>(" + value_slot(*p) + ".get())";
+            }
+            if (fv.kind == FrameVar::Kind::pointer) {
+                cx_.diags.error(v->getLocation(), "a reference initialised by a suspending call", "declare a value");
+                return out;
+            }
+            out += "::zsync::gen::emplace(" + target_ptr(fv) + ", [&]() -> " + fv.type + " { return " + value + "; }); ";
+            if (p->kind == SuspendKind::embedded) out += value_slot(*p) + ".destroy(); ";
+            return out;
+        }
+        const Expr* init = v->getInit();
+        if (fv.kind == FrameVar::Kind::plain) return out;
+        if (fv.kind == FrameVar::Kind::pointer) {
+            out += frm(fv.path) + " = &(" + expr(init) + "); ";
+            return out;
+        }
+        if (!init) {
+            out += "::zsync::gen::emplace_default(" + target_ptr(fv) + "); ";
+            return out;
+        }
+        std::string value;
+        switch (v->getInitStyle()) {
+        case VarDecl::CInit:
+            value = expr(init);
+            break;
+        default: {
+            // T x(a, b) / T x{a, b}: the text after the variable's name, after the type.
+            SourceLocation after_name = Lexer::getLocForEndOfToken(v->getLocation(), 0, cx_.sm, cx_.lang);
+            value = fv.type + cx_.rewritten(SourceRange(after_name, init->getEndLoc()));
+            if (const auto* ce = dyn_cast<CXXConstructExpr>(init); ce && ce->getParenOrBraceRange().isValid())
+                value = fv.type + cx_.rewritten(ce->getParenOrBraceRange());
+            break;
+        }
+        }
+        if (init && isa<ImplicitValueInitExpr, CXXScalarValueInitExpr>(init)) value = fv.type + "{}";
+        out += "::zsync::gen::emplace(" + target_ptr(fv) + ", [&]() -> " + fv.type + " { return " + value + "; }); ";
+        return out;
+    }
+
+    std::string scope_end(const Stmt* s, bool allow_plant = true) {
+        auto it = m_.scope_of.find(s);
+        if (it == m_.scope_of.end()) return {};
+        std::string out;
+        Scope* sc = it->second;
+        for (auto v = sc->vars.rbegin(); v != sc->vars.rend(); ++v) {
+            std::string d = destroy_text(m_, **v);
+            if (!d.empty() && allow_plant && cx_.options.plant == PlantedBug::drop_destructor && !planted_) {
+                planted_ = true;  // planted bug 1: this destructor never runs at the scope's end
+                continue;
+            }
+            out += d;
+        }
+        return out;
+    }
+
+    std::string var_decl_of(const VarDecl* v) {
+        auto it = m_.var_of.find(v);
+        if (it == m_.var_of.end()) return {};
+        std::string out;
+        return construct(*it->second, v, nullptr, out);
+    }
+
+    std::string stmt(const Stmt* s) {
+        if (!s) return {};
+        if (!m_.structured.count(s)) return plain(s) + " ";
+        if (const auto* c = dyn_cast<CompoundStmt>(s)) {
+            std::string out = "{ ";
+            std::vector<const Stmt*> body(c->body_begin(), c->body_end());
+            if (cx_.options.plant == PlantedBug::swap_calls && !swapped_) {
+                for (size_t i = 0; i + 1 < body.size(); ++i) {
+                    SuspendPoint* a = point_of(body[i]);
+                    SuspendPoint* b = point_of(body[i + 1]);
+                    if (a && b && isa<Expr>(body[i]) && isa<Expr>(body[i + 1])) {
+                        std::swap(body[i], body[i + 1]);  // planted bug 2: two suspending calls swapped
+                        swapped_ = true;
+                        break;
+                    }
+                }
+            }
+            for (const Stmt* ch : body) out += stmt(ch);
+            out += scope_end(c) + "} ";
+            return out;
+        }
+        if (const auto* d = dyn_cast<DeclStmt>(s)) return declaration(d);
+        if (const auto* r = dyn_cast<ReturnStmt>(s)) return return_statement(r);
+        if (const auto* e = dyn_cast<Expr>(s)) {
+            SuspendPoint* p = point_of(s);
+            if (!p) return plain(s) + " ";
+            return expression_statement(e, *p);
+        }
+        if (const auto* i = dyn_cast<IfStmt>(s)) {
+            std::string out;
+            const bool scoped = i->getInit() || i->getConditionVariable();
+            if (scoped) out += "{ " + stmt(i->getInit());
+            std::string cond;
+            if (const VarDecl* cv = i->getConditionVariable()) {
+                out += var_decl_of(cv);
+                cond = m_.var_of.count(cv) ? "static_cast<bool>(" + access(m_, *m_.var_of[cv]) + ")" : expr(i->getCond());
+            } else {
+                cond = expr(i->getCond());
+            }
+            out += std::string("if ") + (i->isConstexpr() ? "constexpr " : "") + "(" + cond + ") " + stmt(i->getThen());
+            if (i->getElse()) out += "else " + stmt(i->getElse());
+            if (scoped) out += scope_end(i) + "} ";
+            return out;
+        }
+        if (const auto* f = dyn_cast<ForStmt>(s)) {
+            std::string out = "{ " + stmt(f->getInit());
+            out += "for (; " + (f->getCond() ? expr(f->getCond()) : std::string()) + "; " +
+                   (f->getInc() ? expr(f->getInc()) : std::string()) + ") " + stmt(f->getBody());
+            out += scope_end(f) + "} ";
+            return out;
+        }
+        if (const auto* w = dyn_cast<WhileStmt>(s)) return "while (" + expr(w->getCond()) + ") " + stmt(w->getBody());
+        if (const auto* d = dyn_cast<DoStmt>(s)) return "do " + stmt(d->getBody()) + "while (" + expr(d->getCond()) + "); ";
+        if (const auto* r = dyn_cast<CXXForRangeStmt>(s)) return range_for(r);
+        if (const auto* sw = dyn_cast<SwitchStmt>(s)) {
+            std::string out;
+            const bool scoped = sw->getInit() || sw->getConditionVariable();
+            if (scoped) out += "{ " + stmt(sw->getInit());
+            std::string cond = expr(sw->getCond());
+            if (const VarDecl* cv = sw->getConditionVariable()) {
+                out += var_decl_of(cv);
+                if (m_.var_of.count(cv)) cond = access(m_, *m_.var_of[cv]);
+            }
+            out += "switch (" + cond + ") " + stmt(sw->getBody());
+            if (scoped) out += scope_end(sw) + "} ";
+            return out;
+        }
+        if (const auto* c = dyn_cast<CaseStmt>(s)) {
+            std::string out = "case " + cx_.text(c->getLHS());
+            if (c->getRHS()) out += " ... " + cx_.text(c->getRHS());
+            return out + ": " + stmt(c->getSubStmt());
+        }
+        if (const auto* d = dyn_cast<DefaultStmt>(s)) return "default: " + stmt(d->getSubStmt());
+        if (const auto* a = dyn_cast<AttributedStmt>(s)) return stmt(a->getSubStmt());
+        if (isa<NullStmt>(s)) return "; ";
+        cx_.diags.error(s->getBeginLoc(), std::string("zsync-gen cannot print '") + s->getStmtClassName() + "' here",
+                        "move it into a function that does not suspend");
+        return {};
+    }
+
+    std::string return_statement(const ReturnStmt* r) {
+        SuspendPoint* p = point_of(r);
+        if (!p) return plain(r) + " ";
+        std::string out;
+        const std::string cleanup = cleanup_text(cx_, m_, r, nullptr);
+        if (m_.returns_void) {
+            if (p->kind == SuspendKind::leaf) out += "(void)" + suspend(*p, "", out) + "; ";
+            else suspend(*p, p->callee->returns_void ? "" : value_slot(*p) + ".ptr()", out);
+            if (p->kind == SuspendKind::embedded && !p->callee->returns_void) out += value_slot(*p) + ".destroy(); ";
+            return out + cleanup + finish_tail(m_) + " ";
+        }
+        if (p->kind == SuspendKind::embedded && !p->callee->returns_void && same_type(p->callee->decl->getReturnType(), m_.decl->getReturnType())) {
+            suspend(*p, frm(names::dest), out);
+        } else if (p->kind == SuspendKind::leaf) {
+            std::string v = suspend(*p, "", out);
+            out += "::zsync::gen::emplace(" + frm(names::dest) + ", [&]() -> " + m_.result_type + " { return " + v + "; }); ";
+        } else {
+            suspend(*p, value_slot(*p) + ".ptr()", out);
+            out += "::zsync::gen::emplace(" + frm(names::dest) + ", [&]() -> " + m_.result_type + " { return static_cast<" +
+                   p->callee->result_type + "&&>(" + value_slot(*p) + ".get()); }); " + value_slot(*p) + ".destroy(); ";
+        }
+        return out + cleanup + finish_tail(m_) + " ";
+    }
+
+    std::string range_for(const CXXForRangeStmt* r) {
+        std::string out = "{ " + stmt(r->getInit());
+        const VarDecl* range = cast<VarDecl>(r->getRangeStmt()->getSingleDecl());
+        const VarDecl* begin = r->getBeginStmt() ? cast<VarDecl>(r->getBeginStmt()->getSingleDecl()) : nullptr;
+        const VarDecl* end = r->getEndStmt() ? cast<VarDecl>(r->getEndStmt()->getSingleDecl()) : nullptr;
+        FrameVar* rv = m_.var_of.count(range) ? m_.var_of[range] : nullptr;
+        FrameVar* bv = begin && m_.var_of.count(begin) ? m_.var_of[begin] : nullptr;
+        FrameVar* ev = end && m_.var_of.count(end) ? m_.var_of[end] : nullptr;
+        FrameVar* lv = m_.var_of.count(r->getLoopVariable()) ? m_.var_of[r->getLoopVariable()] : nullptr;
+        if (!rv || !bv || !ev || !lv) {
+            cx_.diags.error(r->getBeginLoc(), "range-for whose hidden variables zsync-gen cannot hold", "write an index loop");
+            return {};
+        }
+        const std::string init = expr(r->getRangeInit());
+        if (rv->kind == FrameVar::Kind::pointer) out += frm(rv->path) + " = &(" + init + "); ";
+        else out += "::zsync::gen::emplace(" + frm(rv->path) + ".ptr(), [&]() -> " + rv->type + " { return " + init + "; }); ";
+        const std::string R = access(m_, *rv);
+        auto bound = [&](const VarDecl* v, bool is_begin) {
+            const Expr* e = v->getInit()->IgnoreImplicit();
+            if (const auto* mc = dyn_cast<CXXMemberCallExpr>(e))
+                return "(" + R + ")." + mc->getMethodDecl()->getNameAsString() + "()";
+            if (const auto* call = dyn_cast<CallExpr>(e)) {
+                const auto* fd = call->getDirectCallee();
+                return (fd ? fd->getNameAsString() : std::string(is_begin ? "begin" : "end")) + "(" + R + ")";
+            }
+            // An array: the hidden begin is the array itself, the end one past its last element.
+            return is_begin ? "(" + R + ") + 0" : "(" + R + ") + (sizeof(" + R + ") / sizeof((" + R + ")[0]))";
+        };
+        out += "::zsync::gen::emplace(" + frm(bv->path) + ".ptr(), [&]() -> " + bv->type + " { return " + bound(begin, true) + "; }); ";
+        out += "::zsync::gen::emplace(" + frm(ev->path) + ".ptr(), [&]() -> " + ev->type + " { return " + bound(end, false) + "; }); ";
+        const std::string B = access(m_, *bv), E = access(m_, *ev);
+        out += "for (; " + B + " != " + E + "; ++" + B + ") { ";
+        if (lv->kind == FrameVar::Kind::pointer) out += frm(lv->path) + " = &(*" + B + "); ";
+        else out += "::zsync::gen::emplace(" + frm(lv->path) + ".ptr(), [&]() -> " + lv->type + " { return *" + B + "; }); ";
+        out += stmt(r->getBody());
+        out += destroy_text(m_, *lv) + "} ";
+        auto it = m_.scope_of.find(r);
+        if (it != m_.scope_of.end())
+            for (auto v = it->second->vars.rbegin(); v != it->second->vars.rend(); ++v) out += destroy_text(m_, **v);
+        return out + "} ";
+    }
+
+private:
+    Context& cx_;
+    FunctionModel& m_;
+    bool planted_ = false;
+    bool swapped_ = false;
+};
+
+}  // namespace
+
+std::string body_text(Context& cx, FunctionModel& m) {
+    BodyPrinter p(cx, m);
+    return p.stmt(m.decl->getBody());
+}
+
+}  // namespace zsync_gen
