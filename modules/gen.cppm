@@ -56,11 +56,11 @@ inline Result<std::uint64_t> leaf_u64(const Operation& op) noexcept { return op.
 // copy elision as the declaration, parameter or return it stands for). Default-init: emplace_default.
 template <class T, class Make>
 inline void emplace(T* p, Make&& make) {
-    ::new (static_cast<void*>(p)) T(static_cast<Make&&>(make)());
+    ::new (const_cast<void*>(static_cast<const volatile void*>(p))) T(static_cast<Make&&>(make)());
 }
 template <class T>
 inline void emplace_default(T* p) {
-    ::new (static_cast<void*>(p)) T;
+    ::new (const_cast<void*>(static_cast<const volatile void*>(p))) T;
 }
 template <class T>
 inline void destroy(T* p) noexcept { std::destroy_at(p); }

@@ -31,6 +31,7 @@ std::string Context::type_name(clang::QualType t) const {
     pp.FullyQualifiedName = true;
     pp.PrintCanonicalTypes = true;
     pp.SuppressTagKeyword = true;
+    pp.AlwaysIncludeTypeForTemplateArgument = true;  // 18446744073709551615UL, not a signed overflow
     pp.SuppressScope = false;
     std::string s = t.getCanonicalType().getAsString(pp);
     // A fully qualified global name prints without the leading "::"; add it to class types so a

@@ -145,8 +145,14 @@ struct Editor : clang::RecursiveASTVisitor<Editor> {
             }
             cx.scratch.ReplaceText(clang::CharSourceRange::getTokenRange(begin, loc), text);
         }
-        for (clang::Expr* init : l->capture_inits())
-            if (init) TraverseStmt(init);
+        // The inits of the captures rewritten above are their own names: leave them alone.
+        auto init = l->capture_init_begin();
+        for (auto c = l->capture_begin(); c != l->capture_end(); ++c, ++init) {
+            if (!*init) continue;
+            const auto* v = c->capturesVariable() ? llvm::dyn_cast<clang::VarDecl>(c->getCapturedVar()) : nullptr;
+            if (v && m.var_of.count(v) && c->isExplicit() && !l->isInitCapture(&*c)) continue;
+            TraverseStmt(*init);
+        }
         return true;
     }
 

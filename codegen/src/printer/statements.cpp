@@ -162,9 +162,26 @@ public:
 
     std::string declaration(const DeclStmt* d) {
         if (!d->isSingleDecl()) {
-            cx_.diags.error(d->getBeginLoc(), "several variables declared in one statement that holds a suspension or a "
-                            "frame-held local", "declare one variable per statement");
-            return {};
+            // int a = 0, b = 1: each variable on its own (none of them has a suspending initializer).
+            std::string out;
+            for (const Decl* dd : d->decls()) {
+                const auto* v = dyn_cast<VarDecl>(dd);
+                if (!v) {
+                    cx_.diags.error(dd->getLocation(), "a declaration other than a variable among several", "declare it on its own");
+                    continue;
+                }
+                if (auto it = m_.var_of.find(v); it != m_.var_of.end()) {
+                    construct(*it->second, v, nullptr, out);
+                    continue;
+                }
+                out += cx_.type_name(v->getType()) + " " + v->getNameAsString();
+                if (v->getInit()) {
+                    if (v->getInitStyle() == VarDecl::CInit) out += " = " + expr(v->getInit());
+                    else out += cx_.rewritten(SourceRange(Lexer::getLocForEndOfToken(v->getLocation(), 0, cx_.sm, cx_.lang), v->getInit()->getEndLoc()));
+                }
+                out += "; ";
+            }
+            return out;
         }
         const auto* v = dyn_cast<VarDecl>(d->getSingleDecl());
         if (!v) return plain(d);
@@ -215,8 +232,10 @@ public:
             out += frm(fv.path) + " = &(" + expr(init) + "); ";
             return out;
         }
-        if (!init) {
-            out += "::zsync::gen::emplace_default(" + target_ptr(fv) + "); ";
+        const auto* implicit_ctor = dyn_cast_or_null<CXXConstructExpr>(init);
+        if (!init || (implicit_ctor && implicit_ctor->getNumArgs() == 0 && !implicit_ctor->getParenOrBraceRange().isValid() &&
+                      !implicit_ctor->isListInitialization())) {
+            out += "::zsync::gen::emplace_default(" + target_ptr(fv) + "); ";  // T x;
             return out;
         }
         std::string value;
@@ -264,6 +283,13 @@ public:
     std::string stmt(const Stmt* s) {
         if (!s) return {};
         if (!m_.structured.count(s)) return plain(s) + " ";
+        // A sub-statement (a loop's or if's body without braces) prints as several statements here.
+        const Stmt* parent = m_.parents->getParent(s);
+        if (parent && !isa<CompoundStmt>(parent) && !isa<CompoundStmt>(s)) return "{ " + structured(s) + "} ";
+        return structured(s);
+    }
+
+    std::string structured(const Stmt* s) {
         if (const auto* c = dyn_cast<CompoundStmt>(s)) {
             std::string out = "{ ";
             std::vector<const Stmt*> body(c->body_begin(), c->body_end());

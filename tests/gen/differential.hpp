@@ -1,0 +1,230 @@
+// The differential harness of zsync-gen (issue 5 §2): a function runs as plain code on BlockingIo and
+// as its generated frame (driven like the seed's runStacklessAsync), with no fault, with operation k
+// failing and with operation k cancelled, for every k the function reaches; the results, the traces of
+// operations (FaultIo) and the traces of constructions/destructions (Tracked) must be identical. Then
+// the frame is destroyed while it waits at each k: every object it constructed is destroyed exactly
+// once, and no allocation is left.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <new>
+#include <sstream>
+#include <string>
+#include <type_traits>
+#include <vector>
+#include "leak_check.hpp"
+#include "tracked.hpp"
+import zsync;
+import zsync.testing;
+
+namespace gen_test {
+
+template <class T>
+std::string describe_value(const T& v) {
+    if constexpr (std::is_same_v<T, std::string>) return "\"" + v + "\"";
+    else if constexpr (std::is_arithmetic_v<T>) return std::to_string(v);
+    else return "<value>";
+}
+
+inline std::string describe_error(const zsync::Error& e) {
+    return "error(op " + std::to_string(int(e.op())) + ", code " + std::to_string(int(e.code())) + ", os " +
+           std::to_string(e.os_error()) + ")";
+}
+
+template <class R>
+std::string describe(const R& r) {
+    if constexpr (requires { r.has_value(); r.error(); }) {
+        if (!r) return describe_error(r.error());
+        if constexpr (requires { *r; }) return describe_value(*r);
+        else return "ok";
+    } else {
+        return describe_value(r);
+    }
+}
+
+struct Outcome {
+    std::string result;
+    std::vector<zsync::testing::TraceEntry> ops;
+    std::vector<std::string> events;
+    int live_after = 0;  // Tracked objects alive once the call returned (the result's own)
+};
+
+inline std::string ops_text(const std::vector<zsync::testing::TraceEntry>& t) {
+    std::string s;
+    for (auto& e : t) s += std::to_string(int(e.op)) + ":" + std::to_string(int(e.outcome)) + (e.injected ? "*" : "") + " ";
+    return s;
+}
+
+enum class Fault { none, fail, cancel };
+
+inline void arm(zsync::testing::FaultIo& f, Fault fault, std::uint64_t k) {
+    if (fault == Fault::fail) f.fail_at(k, zsync::Errc::system, 5);
+    if (fault == Fault::cancel) f.cancel_at(k);
+}
+
+template <auto F, class... A>
+Outcome run_plain(zsync::Io base, Fault fault, std::uint64_t k, A... args) {
+    zsync::testing::FaultIo fio(base);
+    arm(fio, fault, k);
+    events.reset();
+    Outcome o;
+    {
+        auto r = F(fio.io(), args...);
+        o.events = events.log;
+        o.live_after = events.live;
+        o.result = describe(r);
+    }
+    o.ops = fio.trace();
+    return o;
+}
+
+// The frame of F, found as a backend finds it: by the function's address in the registry.
+template <auto F>
+const zsync::FrameDescriptor* frame_descriptor() {
+    return zsync::find_frame(zsync::function_identity(F));
+}
+
+// Frame memory owned by the caller (the executor): one buffer, aligned for any frame here.
+struct FrameMemory {
+    alignas(64) std::byte bytes[16384];
+};
+
+// @asyncInit through the descriptor, with the argument block a task would hand it.
+template <auto F, class... A>
+bool init_frame(const zsync::FrameDescriptor& d, FrameMemory& m, zsync::Io io, A... args) {
+    if (d.size > sizeof m.bytes || d.align > 64) return false;
+    typename zsync::frame_args<F>::type block{F, {io, args...}};
+    d.init(m.bytes, &block);
+    return true;
+}
+
+template <auto F, class... A>
+Outcome run_frame(zsync::Io base, Fault fault, std::uint64_t k, A... args) {
+    Outcome o;
+    const zsync::FrameDescriptor* found = frame_descriptor<F>();
+    if (!found) {
+        o.result = "no frame registered for this function";
+        return o;
+    }
+    const zsync::FrameDescriptor& d = *found;
+    zsync::testing::FaultIo fio(base);
+    arm(fio, fault, k);
+    events.reset();
+    auto frame_memory = std::make_unique<FrameMemory>();
+    std::byte* memory = frame_memory->bytes;
+    if (!init_frame<F>(d, *frame_memory, fio.io(), args...)) {
+        o.result = "frame larger than the harness's buffer";
+        return o;
+    }
+    zsync::Io io = fio.io();
+    while (zsync::Operation* op = d.resume(memory)) (void)io.operate(*op);
+    // The plain run's result is constructed in its caller; compare the events up to the same point.
+    o.events = events.log;
+    o.live_after = events.live;
+    using R = zsync::as_result_t<decltype(F(std::declval<zsync::Io>(), args...))>;
+    alignas(R) std::byte out[sizeof(R)];
+    d.take_result(memory, out);
+    d.destroy(memory);
+    R* r = std::launder(reinterpret_cast<R*>(out));
+    o.result = describe(*r);
+    std::destroy_at(r);
+    o.ops = fio.trace();
+    return o;
+}
+
+inline std::string compare(const Outcome& plain, const Outcome& frame, const std::string& where) {
+    if (plain.result != frame.result) return where + ": result " + plain.result + " (plain) vs " + frame.result + " (frame)";
+    if (!(plain.ops == frame.ops))
+        return where + ": operations [" + ops_text(plain.ops) + "] (plain) vs [" + ops_text(frame.ops) + "] (frame)";
+    if (plain.events != frame.events) {
+        std::size_t i = 0;
+        while (i < plain.events.size() && i < frame.events.size() && plain.events[i] == frame.events[i]) ++i;
+        return where + ": object events differ at #" + std::to_string(i) + ": '" +
+               (i < plain.events.size() ? plain.events[i] : "<end>") + "' (plain) vs '" +
+               (i < frame.events.size() ? frame.events[i] : "<end>") + "' (frame)";
+    }
+    if (plain.live_after != frame.live_after)
+        return where + ": " + std::to_string(plain.live_after) + " live objects (plain) vs " + std::to_string(frame.live_after);
+    return {};
+}
+
+// Runs every fault at every operation index. Returns "" or the first difference found.
+template <auto F, class... A>
+std::string differential(zsync::Io base, A... args) {
+    // Warm-up, unmeasured: a thread's first operation allocates its cancellation state once.
+    (void)run_plain<F>(base, Fault::none, 0, args...);
+    // k = 0 runs without a fault and tells how many operations there are.
+    std::uint64_t n = 0;
+    for (std::uint64_t k = 0; k <= n; ++k) {
+        for (Fault f : {Fault::fail, Fault::cancel}) {
+            if (k == 0 && f == Fault::cancel) continue;
+            const std::string where = k == 0 ? std::string("no fault")
+                                             : (f == Fault::fail ? "operation " : "cancel at operation ") + std::to_string(k);
+            events.reset();
+            auto before = zsync::test::usage_now();
+            std::string difference;
+            {
+                Outcome p = run_plain<F>(base, k ? f : Fault::none, k, args...);
+                Outcome q = run_frame<F>(base, k ? f : Fault::none, k, args...);
+                difference = compare(p, q, where);
+                if (k == 0) n = p.ops.size();
+            }
+            events.reset();
+            auto after = zsync::test::usage_now();
+            if (!difference.empty()) return difference;
+            if (!(before == after)) return where + ": descriptors or allocations leaked";
+        }
+    }
+    return {};
+}
+
+// Destroys the frame while it waits at each suspension point k (after k-1 completed operations):
+// everything constructed is destroyed exactly once, nothing leaks. Returns "" or the first problem.
+template <auto F, class... A>
+std::string destroy_at_every_point(zsync::Io base, A... args) {
+    const zsync::FrameDescriptor* found = frame_descriptor<F>();
+    if (!found) return "no frame registered for this function";
+    const zsync::FrameDescriptor& d = *found;
+    auto frame_memory = std::make_unique<FrameMemory>();
+    std::byte* memory = frame_memory->bytes;
+    for (std::uint64_t k = 1;; ++k) {
+        events.reset();
+        auto before = zsync::test::usage_now();
+        if (!init_frame<F>(d, *frame_memory, base, args...)) return "frame larger than the harness's buffer";
+        bool waiting = true;
+        for (std::uint64_t i = 1; i <= k; ++i) {
+            zsync::Operation* op = d.resume(memory);
+            if (!op) {
+                waiting = false;
+                break;
+            }
+            if (i < k) (void)base.operate(*op);
+        }
+        if (!waiting) {
+            using R = zsync::as_result_t<decltype(F(std::declval<zsync::Io>(), args...))>;
+            alignas(R) std::byte out[sizeof(R)];
+            d.take_result(memory, out);
+            d.destroy(memory);
+            std::destroy_at(std::launder(reinterpret_cast<R*>(out)));
+            return events.live == 0 ? std::string() : "finished run left " + std::to_string(events.live) + " objects alive";
+        }
+        // The executor would cancel the pending Operation first; BlockingIo has nothing in flight.
+        d.destroy(memory);
+        // Exactly once: as many destructions as constructions, and none alive.
+        const int live = events.live;
+        int made = 0, dropped = 0;
+        for (const std::string& e : events.log) {
+            if (e.rfind("make", 0) == 0 || e.rfind("copy ", 0) == 0 || e.rfind("move ", 0) == 0) ++made;
+            if (e.rfind("drop", 0) == 0) ++dropped;
+        }
+        events.reset();
+        auto after = zsync::test::usage_now();
+        const std::string at = "destroyed while waiting at operation " + std::to_string(k) + ": ";
+        if (live != 0) return at + std::to_string(live) + " objects still alive";
+        if (made != dropped) return at + std::to_string(made) + " constructions, " + std::to_string(dropped) + " destructions";
+        if (!(before == after)) return at + "allocations leaked";
+    }
+}
+
+}  // namespace gen_test

@@ -1,0 +1,280 @@
+// Functions written as plain code and annotated for zsync-gen, each compared with its own frame by the
+// differential harness (differential.hpp) under every fault, and destroyed at every suspension point.
+// Together they cover what part 1 of the generator supports (issue 5 §3): every loop form, if/switch,
+// early return, break/continue, nested scopes, locals with destructors alive across suspensions
+// (Tracked, std::string, std::vector, std::unique_ptr), suspending callees nested five deep with
+// overlapping storage, default arguments, reference and span parameters, Result propagation, and
+// lambdas that do not suspend.
+//
+// This file is compiled through zsync-gen (zsync_stackless in CMakeLists.txt); the frames exist only
+// in the generated copy, next to the object file. Nothing here may use the generated frames at compile
+// time (the generator parses this file before they exist): gen_tests.cpp drives them through the
+// registry.
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+#include "programs.hpp"
+#include "tracked.hpp"
+import zsync;
+
+using namespace std::chrono_literals;
+using gen_test::Tracked;
+
+namespace progs {
+
+// ---- loops -------------------------------------------------------------------------------------
+
+[[clang::annotate("zsync::stackless")]]
+Result<int> for_loop(Io io, int n) {
+    Tracked outer(100);
+    int sum = 0;
+    for (int i = 0; i < n; ++i) {
+        Tracked inner(i);
+        auto r = io.yield();
+        if (!r) return r.error();
+        sum += inner.value() + outer.value();
+    }
+    return sum;
+}
+
+[[clang::annotate("zsync::stackless")]]
+Result<int> while_and_do(Io io, int n) {
+    int i = 0, total = 0;
+    Tracked a(1);
+    while (i < n) {
+        std::string s = "a string that is longer than the small buffer " + std::to_string(i);
+        auto r = io.yield();
+        if (!r) return r.error();
+        total += static_cast<int>(s.size());
+        ++i;
+    }
+    do {
+        Tracked b(2);
+        auto r = io.sleep(0ms);
+        if (!r) return r.error();
+        total += b.value();
+    } while (--i > 0);
+    return total;
+}
+
+[[clang::annotate("zsync::stackless")]]
+Result<long> range_for(Io io, int n) {
+    std::vector<Tracked> items;
+    for (int i = 0; i < n; ++i) items.emplace_back(i * 10);
+    long sum = 0;
+    for (const Tracked& t : items) {
+        auto r = io.yield();
+        if (!r) return r.error();
+        sum += t.value();
+    }
+    for (Tracked t : items) {  // by value: a copy alive across the suspension
+        auto r = io.yield();
+        if (!r) return r.error();
+        sum += t.value();
+    }
+    return sum;
+}
+
+[[clang::annotate("zsync::stackless")]]
+Result<int> break_and_continue(Io io, int n) {
+    int seen = 0;
+    for (int i = 0; i < n; ++i) {
+        Tracked t(i);
+        if (i % 2 == 1) continue;  // leaves t's scope without a suspension in between
+        auto r = io.yield();
+        if (!r) return r.error();
+        if (i == 4) break;
+        seen += t.value();
+    }
+    int j = 0;
+    while (true) {
+        Tracked u(j);
+        auto r = io.yield();
+        if (!r) return r.error();
+        if (++j == 3) break;
+        if (j == 1) continue;
+        seen += u.value();
+    }
+    return seen;
+}
+
+// ---- branches, scopes, early return --------------------------------------------------------------
+
+[[clang::annotate("zsync::stackless")]]
+Result<std::string> branches(Io io, int mode) {
+    std::string out = "start/";
+    if (mode > 1) {
+        Tracked t(mode);
+        auto r = io.yield();
+        if (!r) return r.error();
+        out += "big/";
+    } else if (mode == 1) {
+        auto r = io.sleep(0ms);
+        if (!r) return r.error();
+        out += "one/";
+    } else {
+        out += "none/";
+    }
+    switch (mode) {
+    case 0: {
+        Tracked z(0);
+        auto r = io.yield();
+        if (!r) return r.error();
+        out += "case0/";
+        break;
+    }
+    case 2:
+        out += "case2/";
+        [[fallthrough]];
+    default: {
+        auto r = io.yield();
+        if (!r) return r.error();
+        out += "default/";
+    }
+    }
+    {
+        Tracked nested(7);
+        {
+            std::unique_ptr<Tracked> p = std::make_unique<Tracked>(8);
+            auto r = io.yield();
+            if (!r) return r.error();
+            if (mode == 3) return out + "early";
+            out += std::to_string(p->value() + nested.value());
+        }
+    }
+    return out;
+}
+
+// ---- callees: Result propagation, defaults, references, spans, nesting ----------------------------
+
+Result<int> leaf(Io io, const std::string& tag, int times = 2) {
+    Tracked t(static_cast<int>(tag.size()));
+    int n = 0;
+    for (int i = 0; i < times; ++i) {
+        auto r = io.yield();
+        if (!r) return r.error();
+        ++n;
+    }
+    return n + t.value();
+}
+
+Result<int> level4(Io io, int x) {
+    std::string tag = "level-four tag, long enough to own heap memory";
+    auto r = leaf(io, tag);
+    if (!r) return r.error();
+    return *r + x;
+}
+Result<int> level3(Io io, int x) {
+    Tracked t(3);
+    auto r = level4(io, x + 1);
+    if (!r) return r;
+    return *r + t.value();
+}
+Result<int> level2(Io io, int x) {
+    auto a = level3(io, x);
+    if (!a) return a.error();
+    auto b = level3(io, x + 10);  // a second call: its frame reuses the first one's storage
+    if (!b) return b.error();
+    return *a + *b;
+}
+Result<int> level1(Io io, int x) {
+    std::vector<int> v{1, 2, 3};
+    auto r = level2(io, x);
+    if (!r) return r.error();
+    return *r + static_cast<int>(v.size());
+}
+
+[[clang::annotate("zsync::stackless")]]
+Result<int> five_deep(Io io, int x) {
+    Tracked top(0);
+    auto r = level1(io, x);
+    if (!r) return r.error();
+    return *r;
+}
+
+Result<long> sum_span(Io io, std::span<const int> values) {
+    long s = 0;
+    for (int v : values) {
+        auto r = io.yield();
+        if (!r) return r.error();
+        s += v;
+    }
+    return s;
+}
+
+[[clang::annotate("zsync::stackless")]]
+Result<long> spans_and_lambdas(Io io, int n) {
+    std::vector<int> values;
+    for (int i = 0; i < n; ++i) values.push_back(i * i);
+    long expected = 0;
+    {
+        auto square_sum = [&values] {  // does not suspend; its scope ends before the next suspension
+            long s = 0;
+            for (int v : values) s += v;
+            return s;
+        };
+        expected = square_sum();
+    }
+    auto r = sum_span(io, values);
+    if (!r) return r.error();
+    int defaults = 0;
+    const std::string tag = "x";
+    auto d = leaf(io, tag);  // default argument: times = 2
+    if (!d) return d.error();
+    defaults = *d;
+    return *r - expected + defaults;
+}
+
+// ---- files: a buffer in the frame, operations with arguments --------------------------------------
+
+[[clang::annotate("zsync::stackless")]]
+Result<std::string> read_file(Io io, zsync::File f) {
+    std::string text;
+    std::byte buf[7];
+    std::uint64_t offset = 0;
+    while (true) {
+        auto n = f.pread(io, buf, offset);
+        if (!n) return n.error();
+        if (*n == 0) break;
+        text.append(reinterpret_cast<const char*>(buf), *n);
+        offset += *n;
+    }
+    return text;
+}
+
+std::uint64_t advance(std::uint64_t& offset) {
+    const std::uint64_t at = offset;
+    offset += 4;
+    return at;
+}
+
+// Two suspending statements in a row whose order matters (the planted bug 2 swaps them).
+[[clang::annotate("zsync::stackless")]]
+Result<std::string> two_in_a_row(Io io, zsync::File f) {
+    std::byte a[4], b[4];
+    std::uint64_t offset = 0;
+    Result<std::size_t> ra = std::size_t{0}, rb = std::size_t{0};
+    ra = f.pread(io, a, advance(offset));
+    rb = f.pread(io, b, advance(offset));
+    if (!ra) return ra.error();
+    if (!rb) return rb.error();
+    return std::string(reinterpret_cast<const char*>(a), *ra) + "|" + std::string(reinterpret_cast<const char*>(b), *rb);
+}
+
+// Void results and a callee whose value is discarded.
+void touch(Io io, int& counter) {
+    auto r = io.yield();
+    if (r) ++counter;
+}
+
+[[clang::annotate("zsync::stackless")]]
+Result<int> void_callee(Io io, int n) {
+    int counter = 0;
+    for (int i = 0; i < n; ++i) touch(io, counter);
+    return counter;
+}
+
+}  // namespace progs

@@ -1,0 +1,30 @@
+// The functions of programs.cpp (compiled through zsync-gen), for the harness in gen_tests.cpp: the
+// harness finds their frames through the registry, by address, as a backend would.
+#pragma once
+#include <cstdint>
+#include <span>
+#include <string>
+import zsync;
+
+namespace progs {
+using zsync::Io;
+using zsync::Result;
+Result<int> for_loop(Io io, int n);
+Result<int> while_and_do(Io io, int n);
+Result<long> range_for(Io io, int n);
+Result<int> break_and_continue(Io io, int n);
+Result<std::string> branches(Io io, int mode);
+Result<int> leaf(Io io, const std::string& tag, int times);
+Result<int> level4(Io io, int x);
+Result<int> level3(Io io, int x);
+Result<int> level2(Io io, int x);
+Result<int> level1(Io io, int x);
+Result<int> five_deep(Io io, int x);
+Result<long> sum_span(Io io, std::span<const int> values);
+Result<long> spans_and_lambdas(Io io, int n);
+Result<std::string> read_file(Io io, zsync::File f);
+std::uint64_t advance(std::uint64_t& offset);
+Result<std::string> two_in_a_row(Io io, zsync::File f);
+void touch(Io io, int& counter);
+Result<int> void_callee(Io io, int n);
+}  // namespace progs
