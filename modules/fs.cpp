@@ -28,26 +28,10 @@ std::span<const std::byte> bytes_of(std::string_view s) noexcept { return std::a
 Result<File> File::open(Io io, std::string_view path, OpenOptions options) noexcept { return Dir::cwd().open_file(io, path, options); }
 Result<File> File::create(Io io, std::string_view path, std::uint32_t mode) noexcept { return Dir::cwd().create_file(io, path, mode); }
 
-Result<void> File::write_all(Io io, std::span<const std::byte> data) const noexcept {
-    while (!data.empty()) {
-        auto n = write(io, data);
-        if (!n) return n.error();
-        if (*n == 0) return Error::system(5 /* EIO: the OS accepted nothing */, Op::write);
-        data = data.subspan(*n);
-    }
-    return {};
-}
+Result<void> File::write_all(Io io, std::span<const std::byte> data) const noexcept { return zsync::write_all(io, *this, data); }
 Result<void> File::write_all(Io io, std::string_view text) const noexcept { return write_all(io, bytes_of(text)); }
 
-Result<void> File::read_exact(Io io, std::span<std::byte> buffer) const noexcept {
-    while (!buffer.empty()) {
-        auto n = read(io, buffer);
-        if (!n) return n.error();
-        if (*n == 0) return Error(Errc::end_of_stream, Op::read);
-        buffer = buffer.subspan(*n);
-    }
-    return {};
-}
+Result<void> File::read_exact(Io io, std::span<std::byte> buffer) const noexcept { return zsync::read_exact(io, *this, buffer); }
 
 Result<std::string> File::read_to_string(Io io, std::size_t limit) const {
     std::string out;

@@ -80,6 +80,33 @@ private:
     }
 };
 
+// Writes all of `data` to `f`, retrying short writes. Cancel point. Annotated for zsync-gen: a frame
+// that calls it embeds its frame (it is generated in the caller's translation unit, like an inline
+// function), so it waits without a stack. File::write_all is this function.
+[[clang::annotate("zsync::stackless")]]
+inline Result<void> write_all(Io io, File f, std::span<const std::byte> data) noexcept {
+    while (!data.empty()) {
+        auto n = f.write(io, data);
+        if (!n) return n.error();
+        if (*n == 0) return Error::system(5 /* EIO: the OS accepted nothing */, Op::write);
+        data = data.subspan(*n);
+    }
+    return {};
+}
+
+// Fills `buffer` from `f` completely, or fails with end_of_stream (the bytes read so far are in the
+// buffer). Cancel point. Annotated for zsync-gen, like write_all; File::read_exact is this function.
+[[clang::annotate("zsync::stackless")]]
+inline Result<void> read_exact(Io io, File f, std::span<std::byte> buffer) noexcept {
+    while (!buffer.empty()) {
+        auto n = f.read(io, buffer);
+        if (!n) return n.error();
+        if (*n == 0) return Error(Errc::end_of_stream, Op::read);
+        buffer = buffer.subspan(*n);
+    }
+    return {};
+}
+
 struct DirEntry {
     std::string name;
     FileKind kind = FileKind::unknown;

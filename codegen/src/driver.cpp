@@ -106,12 +106,17 @@ struct Consumer : clang::ASTConsumer {
             m->frame_qualified = "::" + q + m->frame_name;
         }
         for (FunctionModel* m : order) lay_out(cx, *m);
-        // Where each frame goes: after its function, and after the frames it embeds (same scope).
+        // Where each frame goes: after its function, and after the frames it embeds (same scope). A
+        // frame of a function defined in another file (a module interface) goes with its first caller.
         const clang::FileID main = sm.getMainFileID();
         std::map<FunctionModel*, unsigned> line_of;
+        std::map<FunctionModel*, FunctionModel*> host_of;  // out-of-file frame -> the frame it is printed with
+        auto in_main = [&](FunctionModel* m) { return sm.isInMainFile(sm.getFileLoc(m->decl->getLocation())); };
         for (FunctionModel* m : order) {
+            if (!in_main(m)) continue;
             unsigned line = sm.getExpansionLineNumber(m->decl->getEndLoc());
             for (FunctionModel* c : m->callees) {
+                if (!in_main(c)) continue;
                 if (c->decl->getDeclContext()->getRedeclContext() != m->decl->getDeclContext()->getRedeclContext() &&
                     line_of[c] > line)
                     diags.error(m->decl->getLocation(), "'" + c->name + "' is defined after '" + m->name +
@@ -121,31 +126,69 @@ struct Consumer : clang::ASTConsumer {
             }
             line_of[m] = line;
         }
+        std::function<void(FunctionModel*, FunctionModel*)> host = [&](FunctionModel* c, FunctionModel* caller) {
+            if (in_main(c) || host_of.count(c)) return;
+            host_of[c] = caller;
+            for (FunctionModel* cc : c->callees) host(cc, caller);
+        };
+        for (FunctionModel* m : order)
+            if (in_main(m))
+                for (FunctionModel* c : m->callees) host(c, m);
         for (FunctionModel* m : order) prepare_edits(cx, *m);
         std::map<unsigned, std::string> inserts;
+        std::map<FunctionModel*, std::string> hosted;  // out-of-file frames, printed before their host
         std::string report;
+        auto namespaces_of = [](const clang::FunctionDecl* f, bool& only_namespaces) {
+            std::vector<const clang::NamespaceDecl*> chain;
+            only_namespaces = true;
+            for (const clang::DeclContext* c = f->getDeclContext(); c && !c->isTranslationUnit(); c = c->getParent()) {
+                if (const auto* ns = llvm::dyn_cast<clang::NamespaceDecl>(c)) chain.push_back(ns);
+                else only_namespaces = false;
+            }
+            std::reverse(chain.begin(), chain.end());
+            return chain;
+        };
+        auto open_text = [](const std::vector<const clang::NamespaceDecl*>& chain) {
+            std::string t;
+            for (const clang::NamespaceDecl* ns : chain)
+                t += std::string(ns->isInline() ? "inline " : "") + "namespace " +
+                     (ns->isAnonymousNamespace() ? std::string() : ns->getNameAsString() + " ") + "{ ";
+            return t;
+        };
         for (FunctionModel* m : order) {
             PrintedFrame pf = print_frame(cx, *m);
-            std::string text = pf.in_namespace;
+            if (!in_main(m)) {
+                // Printed in the caller's file, inside the callee's own namespaces plus an anonymous one
+                // (internal linkage: every translation unit that embeds it has its own copy).
+                bool only = true;
+                auto chain = namespaces_of(m->decl, only);
+                hosted[host_of[m]] += open_text(chain) + "namespace {\n" + pf.in_namespace + "}\n";
+                for (size_t i = 0; i < chain.size(); ++i) hosted[host_of[m]] += "} ";
+                hosted[host_of[m]] += "\n";
+                ++result.frames;
+                report += "frame " + m->name + " (" + m->frame_name + ", from another file): embedded frame " +
+                          std::to_string(m->size) + " bytes, align " + std::to_string(m->align) + "\n";
+                for (const LayoutLine& l : m->layout) report += "  " + std::to_string(l.size) + "\t" + l.what + "\n";
+                continue;
+            }
+            std::string text;
+            if (hosted.count(m)) {
+                bool only = true;
+                auto chain = namespaces_of(m->decl, only);
+                for (size_t i = 0; i < chain.size(); ++i) text += "} ";
+                text += "\n" + hosted[m] + open_text(chain) + "\n";
+            }
+            text += pf.in_namespace;
             if (!pf.at_global_scope.empty()) {
-                std::vector<const clang::NamespaceDecl*> chain;
                 bool only_namespaces = true;
-                for (const clang::DeclContext* c = m->decl->getDeclContext(); c && !c->isTranslationUnit(); c = c->getParent()) {
-                    if (const auto* ns = llvm::dyn_cast<clang::NamespaceDecl>(c)) chain.push_back(ns);
-                    else only_namespaces = false;
-                }
+                auto chain = namespaces_of(m->decl, only_namespaces);
                 if (!only_namespaces) {
                     diags.error(m->decl->getLocation(), "an annotated function inside a linkage specification or export block",
                                 "define it directly at namespace scope");
                     continue;
                 }
-                std::reverse(chain.begin(), chain.end());
                 for (size_t i = 0; i < chain.size(); ++i) text += "} ";
-                text += "\n" + pf.at_global_scope;
-                for (const clang::NamespaceDecl* ns : chain)
-                    text += std::string(ns->isInline() ? "inline " : "") + "namespace " +
-                            (ns->isAnonymousNamespace() ? std::string() : ns->getNameAsString() + " ") + "{ ";
-                text += "\n";
+                text += "\n" + pf.at_global_scope + open_text(chain) + "\n";
             }
             inserts[line_of[m]] += text;
             ++result.frames;

@@ -82,6 +82,7 @@ struct LayoutLine {
 struct FunctionModel {
     const clang::FunctionDecl* decl = nullptr;
     bool annotated = false;          // has [[clang::annotate("zsync::stackless")]]: registered by address
+    bool in_main_file = true;        // else defined elsewhere (a module interface): embedded only, never registered
     std::string name;                // qualified, for diagnostics and the descriptor
     std::string frame_name;          // the generated struct
     std::string frame_qualified;     // how other frames name it

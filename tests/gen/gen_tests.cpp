@@ -24,7 +24,9 @@ struct TempFile {
         REQUIRE(f);
         REQUIRE(f->write_all(io, content));
         REQUIRE(f->close(io));
-        auto g = zsync::File::open(io, path);
+        zsync::OpenOptions rw;
+        rw.access = zsync::OpenOptions::read_write;
+        auto g = zsync::File::open(io, path, rw);
         REQUIRE(g);
         file = *g;
     }
@@ -64,6 +66,8 @@ std::vector<std::pair<std::string, std::string>> check_all(zsync::Io io) {
     both("read_file", differential<&progs::read_file>(io, text.file), destroy_at_every_point<&progs::read_file>(io, text.file));
     both("two_in_a_row", differential<&progs::two_in_a_row>(io, eight.file),
          destroy_at_every_point<&progs::two_in_a_row>(io, eight.file));
+    TempFile log(io, "");
+    both("log_lines", differential<&progs::log_lines>(io, log.file, 3), destroy_at_every_point<&progs::log_lines>(io, log.file, 3));
     both("void_callee", differential<&progs::void_callee>(io, 3), destroy_at_every_point<&progs::void_callee>(io, 3));
     return out;
 }
@@ -79,7 +83,7 @@ TEST_CASE("zsync-gen: every program's frame behaves as the plain function", "[ge
         INFO(name);
         CHECK(problem == "");
     }
-    CHECK(results.size() == 26);
+    CHECK(results.size() == 28);
     CHECK(gen_test::events.live == 0);
 }
 
@@ -90,6 +94,8 @@ TEST_CASE("zsync-gen: frames run the same work as the plain functions", "[gen]")
     CHECK(*progs::for_loop(rt.io(), 3) == 0 + 1 + 2 + 300);
     CHECK(*progs::five_deep(rt.io(), 1) > 0);
     CHECK(*progs::spans_and_lambdas(rt.io(), 4) == 1 + 2);
+    TempFile log(rt.io(), "");
+    CHECK(*progs::log_lines(rt.io(), log.file, 2) == 2);
     // Annotated functions are registered by address; a callee that is only ever embedded is not.
     REQUIRE(gen_test::frame_descriptor<&progs::for_loop>() != nullptr);
     CHECK(gen_test::frame_descriptor<&progs::five_deep>()->size > 0);

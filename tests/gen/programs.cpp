@@ -264,6 +264,21 @@ Result<std::string> two_in_a_row(Io io, zsync::File f) {
     return std::string(reinterpret_cast<const char*>(a), *ra) + "|" + std::string(reinterpret_cast<const char*>(b), *rb);
 }
 
+// Library code that suspends: zsync::write_all is annotated in zsync's module interface, and its frame
+// is generated here and embedded in this one.
+[[clang::annotate("zsync::stackless")]]
+Result<int> log_lines(Io io, zsync::File out, int n) {
+    std::string line;
+    int written = 0;
+    for (int i = 0; i < n; ++i) {
+        line = "line " + std::to_string(i) + " of a log written through an embedded library frame\n";
+        auto r = zsync::write_all(io, out, std::as_bytes(std::span(line)));
+        if (!r) return r.error();
+        ++written;
+    }
+    return written;
+}
+
 // Void results and a callee whose value is discarded.
 void touch(Io io, int& counter) {
     auto r = io.yield();

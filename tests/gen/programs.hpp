@@ -25,6 +25,7 @@ Result<long> spans_and_lambdas(Io io, int n);
 Result<std::string> read_file(Io io, zsync::File f);
 std::uint64_t advance(std::uint64_t& offset);
 Result<std::string> two_in_a_row(Io io, zsync::File f);
+Result<int> log_lines(Io io, zsync::File out, int n);
 void touch(Io io, int& counter);
 Result<int> void_callee(Io io, int n);
 }  // namespace progs

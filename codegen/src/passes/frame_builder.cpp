@@ -272,6 +272,7 @@ FunctionModel* build_frame(Context& cx, Suspension& sus, const clang::FunctionDe
     m.decl = f;
     m.failed = true;  // until the end of this function
     m.annotated = sus.annotated(f);
+    m.in_main_file = cx.sm.isInMainFile(cx.sm.getFileLoc(f->getLocation()));
     m.name = qualified_name(f);
     const unsigned errors_before = cx.diags.all().size();
 

@@ -114,6 +114,13 @@ CallClass Suspension::classify(const clang::CallExpr* call) {
     }
     const clang::FunctionDecl* def = callee->getDefinition();
     const bool here = def && cx_.sm.isInMainFile(cx_.sm.getFileLoc(def->getLocation()));
+    // Library code (or a user's header) that suspends: annotated, defined where this file sees it (inline
+    // in a module interface): its frame is generated here and embedded like any other.
+    if (def && !here && !llvm::isa<clang::CXXMethodDecl>(def) && def->doesThisDeclarationHaveABody() && annotated(def)) {
+        out.kind = CallClass::embedded;
+        out.callee = def;
+        return out;
+    }
     if (here && !llvm::isa<clang::CXXMethodDecl>(def)) {
         if (in_progress_.count(def) && !memo_.count(def)) {
             pending_[def].push_back(call);  // a cycle: an error if def turns out to suspend
@@ -128,9 +135,9 @@ CallClass Suspension::classify(const clang::CallExpr* call) {
     if (!passes_io(call)) return out;
     if (in_zsync_namespace(callee))
         return refuse("'" + name + "' suspends but has no stackless frame yet (zsync-gen part 1 knows the "
-                      "leaves in leaves.def)",
-                      "use the leaf operations (Io::sleep_until, File::read/write, Io::operate, ...) or run this "
-                      "function on a stackful backend");
+                      "leaves in leaves.def and the annotated free functions of the library)",
+                      "use a leaf (Io::sleep_until, File::read/write, Io::operate, ...) or an annotated free function "
+                      "(zsync::write_all, zsync::read_exact), or run this function on a stackful backend");
     if (here && llvm::isa<clang::CXXMethodDecl>(def))
         return refuse("member function '" + name + "' is passed an Io; suspending member functions are zsync-gen "
                       "part 2",

@@ -95,7 +95,7 @@ PrintedFrame print_frame(Context& cx, FunctionModel& m) {
          ") == " + std::to_string(m.align) + ", \"zsync-gen: the frame of " + m.name +
          " is not the size the generator reported\");\n";
     out.frame_size = m.size;
-    if (!m.annotated) return out;
+    if (!m.annotated || !m.in_main_file) return out;  // embedded only: the function that embeds it is registered
 
     // The descriptor: frame_size<F> is the frame, the result it constructs in place, and (when F takes
     // references) the argument block they point into.
