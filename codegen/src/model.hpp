@@ -59,6 +59,7 @@ struct SuspendPoint {
     FunctionModel* callee = nullptr;  // embedded
     Scope* scope = nullptr;           // innermost scope
     std::string storage_member, storage_path;  // embedded callee frame storage
+    bool needs_value = false;  // the callee's result goes to a temporary slot (not straight into a local or the result)
 };
 
 // A region of the function whose frame-held locals are constructed and destroyed together.

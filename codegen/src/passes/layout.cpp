@@ -1,6 +1,7 @@
 #include "passes/layout.hpp"
 #include <clang/AST/ASTContext.h>
 #include <clang/AST/Decl.h>
+#include <clang/AST/Stmt.h>
 #include "names.hpp"
 
 namespace zsync_gen {
@@ -69,7 +70,7 @@ std::pair<std::uint64_t, std::uint64_t> scope_struct(Scope* s, int& counter) {
         p->storage_path = upath + "." + p->storage_member;
         Agg ps;
         ps.add(p->callee->size, p->callee->align);
-        if (!p->callee->returns_void) ps.add(p->callee->result_size, p->callee->result_align);
+        if (p->needs_value) ps.add(p->callee->result_size, p->callee->result_align);
         u.add(ps.final_size(), ps.align);
         any_union = true;
     }
@@ -83,8 +84,21 @@ std::pair<std::uint64_t, std::uint64_t> scope_struct(Scope* s, int& counter) {
 void lay_out(Context& cx, FunctionModel& m) {
     if (m.laid_out) return;
     for (FunctionModel* c : m.callees) lay_out(cx, *c);
-    for (auto& p : m.points)
-        if (p->kind == SuspendKind::embedded && p->callee && p->scope) p->scope->embedded.push_back(p.get());
+    for (auto& p : m.points) {
+        if (p->kind != SuspendKind::embedded || !p->callee || !p->scope) continue;
+        p->scope->embedded.push_back(p.get());
+        // The callee constructs its result in place when it initialises a local of its own type or is
+        // returned as it is (copy elision); otherwise the frame keeps it in a temporary slot.
+        const clang::QualType rt = p->callee->decl->getReturnType().getNonReferenceType();
+        bool direct = p->callee->returns_void;
+        if (const auto* d = llvm::dyn_cast_or_null<clang::DeclStmt>(p->statement); d && d->isSingleDecl())
+            if (const auto* v = llvm::dyn_cast<clang::VarDecl>(d->getSingleDecl()))
+                if (auto it = m.var_of.find(v); it != m.var_of.end() && it->second->kind != FrameVar::Kind::pointer)
+                    direct = direct || cx.ast.hasSameUnqualifiedType(rt, v->getType().getNonReferenceType());
+        if (llvm::isa_and_nonnull<clang::ReturnStmt>(p->statement) && !m.returns_void)
+            direct = direct || cx.ast.hasSameUnqualifiedType(rt, m.decl->getReturnType().getNonReferenceType());
+        p->needs_value = !direct;
+    }
 
     Agg frame;
     frame.add(4, 4);

@@ -31,7 +31,7 @@ std::string scope_members(const Scope& s) {
     for (const SuspendPoint* p : s.embedded) {
         const FunctionModel& c = *p->callee;
         u += "struct { ::zsync::gen::Storage<" + std::to_string(c.size) + ", " + std::to_string(c.align) + "> frame; ";
-        if (!c.returns_void) u += "::zsync::gen::Slot<" + c.result_type + "> value; ";
+        if (p->needs_value) u += "::zsync::gen::Slot<" + c.result_type + "> value; ";
         u += "} " + p->storage_member + "; ";
     }
     if (!u.empty()) out += "union { " + u + "} " + names::union_member + "; ";
