@@ -70,7 +70,7 @@ bool is_zsync_io(clang::QualType t) {
     const auto* rd = t->getAsCXXRecordDecl();
     if (!rd || rd->getName() != "Io") return false;
     const auto* ns = llvm::dyn_cast<clang::NamespaceDecl>(rd->getDeclContext());
-    return ns && ns->getName() == "zsync" && ns->getParent()->isTranslationUnit();
+    return ns && ns->getName() == "zsync" && ns->getParent()->getRedeclContext()->isTranslationUnit();
 }
 
 }  // namespace zsync_gen

@@ -3,6 +3,7 @@
 #include <clang/AST/ASTContext.h>
 #include <clang/AST/Decl.h>
 #include <clang/AST/DeclCXX.h>
+#include <clang/AST/RecursiveASTVisitor.h>
 #include <clang/Basic/FileManager.h>
 #include <clang/Basic/SourceManager.h>
 #include <clang/Frontend/CompilerInstance.h>
@@ -21,23 +22,26 @@ namespace zsync_gen {
 
 namespace {
 
-// Annotated function definitions of the main file, in source order (namespaces and linkage specs).
-void collect(const clang::DeclContext* dc, const clang::SourceManager& sm, std::vector<const clang::FunctionDecl*>& out,
-             std::vector<const clang::FunctionDecl*>& methods) {
-    for (const clang::Decl* d : dc->decls()) {
-        if (!sm.isInMainFile(sm.getFileLoc(d->getLocation()))) continue;
-        if (const auto* ns = llvm::dyn_cast<clang::NamespaceDecl>(d)) collect(ns, sm, out, methods);
-        else if (const auto* ls = llvm::dyn_cast<clang::LinkageSpecDecl>(d)) collect(ls, sm, out, methods);
-        else if (const auto* ed = llvm::dyn_cast<clang::ExportDecl>(d)) collect(ed, sm, out, methods);
-        else if (const auto* rd = llvm::dyn_cast<clang::CXXRecordDecl>(d)) {
-            for (const clang::Decl* md : rd->decls())
-                if (const auto* f = llvm::dyn_cast<clang::FunctionDecl>(md)) methods.push_back(f);
-        } else if (const auto* f = llvm::dyn_cast<clang::FunctionDecl>(d)) {
-            out.push_back(f);
-        } else if (const auto* ft = llvm::dyn_cast<clang::FunctionTemplateDecl>(d)) {
-            out.push_back(ft->getTemplatedDecl());
-        }
+// Every function declared in the main file (namespaces, classes at any depth, friends, local classes):
+// free functions in namespace scope are candidates; the others are refused if annotated.
+struct Collector : clang::RecursiveASTVisitor<Collector> {
+    std::vector<const clang::FunctionDecl*> free_functions, others;
+    bool VisitFunctionDecl(clang::FunctionDecl* f) {
+        const bool member = llvm::isa<clang::CXXMethodDecl>(f) || f->getFriendObjectKind() != clang::Decl::FOK_None ||
+                            !f->getDeclContext()->getRedeclContext()->isFileContext();
+        (member ? others : free_functions).push_back(f);
+        return true;
     }
+    bool shouldVisitTemplateInstantiations() const { return false; }
+};
+
+void collect(clang::ASTContext& ast, std::vector<const clang::FunctionDecl*>& out, std::vector<const clang::FunctionDecl*>& others) {
+    const clang::SourceManager& sm = ast.getSourceManager();
+    Collector c;
+    for (clang::Decl* d : ast.getTranslationUnitDecl()->decls())
+        if (sm.isInMainFile(sm.getFileLoc(d->getLocation()))) c.TraverseDecl(d);
+    out = std::move(c.free_functions);
+    others = std::move(c.others);
 }
 
 struct Consumer : clang::ASTConsumer {
@@ -55,10 +59,20 @@ struct Consumer : clang::ASTConsumer {
         Suspension sus(cx);
 
         std::vector<const clang::FunctionDecl*> functions, methods;
-        collect(ast.getTranslationUnitDecl(), sm, functions, methods);
+        collect(ast, functions, methods);
         std::vector<const clang::FunctionDecl*> roots;
         for (const clang::FunctionDecl* f : functions)
             if (sus.annotated(f)) {
+                if (f->isDeleted()) {
+                    diags.error(f->getLocation(), "'" + qualified_name(f) + "' is deleted and annotated zsync::stackless",
+                                "remove the annotation");
+                    continue;
+                }
+                if (f->isTemplated()) {
+                    diags.error(f->getLocation(), "function template '" + qualified_name(f) + "' cannot have a frame yet",
+                                "write a non-template function (a template's frame depends on each instantiation)");
+                    continue;
+                }
                 if (!f->doesThisDeclarationHaveABody()) {
                     if (!f->getDefinition())
                         diags.error(f->getLocation(), "'" + qualified_name(f) + "' is annotated zsync::stackless but not "
@@ -70,9 +84,9 @@ struct Consumer : clang::ASTConsumer {
             }
         for (const clang::FunctionDecl* f : methods)
             if (sus.annotated(f))
-                diags.error(f->getLocation(), "member function '" + qualified_name(f) + "' is annotated zsync::stackless; "
-                            "suspending member functions are zsync-gen part 2",
-                            "make it a free function taking the object by reference");
+                diags.error(f->getLocation(), "'" + qualified_name(f) + "' is a member, friend or local function "
+                            "annotated zsync::stackless; only free functions at namespace scope have frames in part 1",
+                            "make it a free function at namespace scope taking the object by reference");
         for (const clang::FunctionDecl* f : roots) {
             if (const auto* cb = f->getBody(); cb && llvm::isa<clang::CoroutineBodyStmt>(cb)) {
                 diags.error(f->getLocation(), "'" + qualified_name(f) + "' is a C++20 coroutine and annotated zsync::stackless",

@@ -320,13 +320,13 @@ FunctionModel* build_frame(Context& cx, Suspension& sus, const clang::FunctionDe
     }
     for (auto& [p, callee] : b.callee_decls_) {
         if (callee == f) {
-            cx.diags.error(p->call->getBeginLoc(), "recursion among suspending functions: '" + m.name +
+            if (sus.report_once(p->call)) cx.diags.error(p->call->getBeginLoc(), "recursion among suspending functions: '" + m.name +
                            "' calls itself, so its frame would contain itself",
                            "turn the recursion into a loop, or start the recursive call as its own task (io.async)");
             continue;
         }
         if (building.count(callee)) {
-            cx.diags.error(p->call->getBeginLoc(), "recursion among suspending functions: '" + qualified_name(callee) +
+            if (sus.report_once(p->call)) cx.diags.error(p->call->getBeginLoc(), "recursion among suspending functions: '" + qualified_name(callee) +
                            "' is already being entered when '" + m.name + "' calls it, so a frame would contain itself",
                            "turn the recursion into a loop, or start one of the calls as its own task (io.async)");
             continue;
@@ -383,26 +383,39 @@ FunctionModel* build_frame(Context& cx, Suspension& sus, const clang::FunctionDe
                            "or local class) is alive across a suspension: the frame must name its type",
                            "give the type a name at namespace scope, or end the local's scope before the suspending call");
         }
-        if (!parameter && is_lock_type(fv->type)) {
+        if (!parameter && is_lock_type(cx.type_name(t.getNonReferenceType().getUnqualifiedType()))) {
             cx.diags.error(v->getLocation(), "'" + v->getName().str() + "' (" + fv->type + ") is alive across a "
                            "suspension: a frame may resume on another thread, and a thread-bound lock must be "
                            "released by the thread that took it",
                            "use zsync::Mutex, or end the lock's scope before the suspending call");
         }
-        if (fv->kind == FrameVar::Kind::pointer && v->hasInit() && !v->isImplicit() && !v->isCXXForRangeDecl()) {
-            const clang::Expr* init = v->getInit()->IgnoreParenImpCasts();
-            if (const auto* dr = llvm::dyn_cast<clang::DeclRefExpr>(init))
-                if (const auto* target = llvm::dyn_cast<clang::VarDecl>(dr->getDecl()); target && target->getTLSKind() != clang::VarDecl::TLS_None)
-                    cx.diags.error(v->getLocation(), "reference '" + v->getName().str() + "' to the thread_local '" +
-                                   target->getName().str() + "' is alive across a suspension: the frame may resume on "
-                                   "another thread, where it names another thread's object",
-                                   "read the thread_local again after the suspending call");
+        if ((fv->kind == FrameVar::Kind::pointer || t->isPointerType()) && v->hasInit() && !v->isImplicit() &&
+            !v->isCXXForRangeDecl()) {
+            // A reference or pointer into a thread_local: &tls, tls.field, tls[i], *tls_ptr.
+            struct Tls : clang::RecursiveASTVisitor<Tls> {
+                const clang::VarDecl* found = nullptr;
+                bool VisitDeclRefExpr(clang::DeclRefExpr* d) {
+                    if (const auto* tv = llvm::dyn_cast<clang::VarDecl>(d->getDecl()); tv && tv->getTLSKind() != clang::VarDecl::TLS_None)
+                        found = tv;
+                    return !found;
+                }
+            } tls;
+            tls.TraverseStmt(const_cast<clang::Expr*>(v->getInit()));
+            if (tls.found)
+                cx.diags.error(v->getLocation(), std::string(fv->kind == FrameVar::Kind::pointer ? "reference '" : "pointer '") +
+                               v->getName().str() + "' into the thread_local '" + tls.found->getName().str() +
+                               "' is alive across a suspension: the frame may resume on another thread, where it names "
+                               "another thread's object",
+                               "read the thread_local again after the suspending call");
             if (llvm::isa<clang::MaterializeTemporaryExpr>(v->getInit()->IgnoreImpCasts()) ||
                 llvm::isa<clang::ExprWithCleanups>(v->getInit()))
                 cx.diags.error(v->getLocation(), "reference '" + v->getName().str() + "' bound to a temporary is alive "
                                "across a suspension (temporaries across suspensions are zsync-gen part 2)",
                                "declare a value instead of a reference");
         }
+        if (llvm::isa<clang::DecompositionDecl>(v))
+            cx.diags.error(v->getLocation(), "a structured binding alive across a suspension (zsync-gen part 2)",
+                           "declare a named local and read its members");
         if (v->getType().isVolatileQualified())
             cx.diags.error(v->getLocation(), "volatile local alive across a suspension", "drop volatile");
         m.var_of[v] = fv.get();

@@ -24,15 +24,27 @@ const char* const nonsuspending[] = {
 bool in_zsync_namespace(const clang::Decl* d) {
     for (const clang::DeclContext* c = d->getDeclContext(); c; c = c->getParent())
         if (const auto* ns = llvm::dyn_cast<clang::NamespaceDecl>(c))
-            if (ns->getName() == "zsync" && ns->getParent()->isTranslationUnit()) return true;
+            if (ns->getName() == "zsync" && ns->getParent()->getRedeclContext()->isTranslationUnit()) return true;
     return false;
 }
 
 // Whether a call hands an Io to its callee (as an argument or as the object): only such a call can
 // wait on an Operation.
+// An Io reaches a callee as a value, a reference, a pointer, or inside a struct it is given.
+bool carries_io(clang::QualType t, int depth = 0) {
+    if (is_zsync_io(t)) return true;
+    t = t.getNonReferenceType();
+    if (t->isPointerType()) return is_zsync_io(t->getPointeeType());
+    if (depth < 2)
+        if (const auto* rd = t->getAsCXXRecordDecl(); rd && rd->hasDefinition())
+            for (const clang::FieldDecl* f : rd->fields())
+                if (carries_io(f->getType(), depth + 1)) return true;
+    return false;
+}
+
 bool passes_io(const clang::CallExpr* call) {
     for (const clang::Expr* a : call->arguments())
-        if (is_zsync_io(a->getType())) return true;
+        if (carries_io(a->getType())) return true;
     if (const auto* m = llvm::dyn_cast<clang::CXXMemberCallExpr>(call))
         if (const clang::Expr* obj = m->getImplicitObjectArgument())
             if (is_zsync_io(obj->getType()) || (obj->getType()->isPointerType() && is_zsync_io(obj->getType()->getPointeeType())))
@@ -68,12 +80,12 @@ bool Suspension::annotated(const clang::FunctionDecl* f) {
             llvm::StringRef s = a->getAnnotation();
             if (!s.starts_with("zsync")) continue;
             if (s != "zsync::stackless") {
-                cx_.diags.error(a->getLocation(), "unknown annotation '" + s.str() + "'",
+                if (reported_attrs_.insert(a).second) cx_.diags.error(a->getLocation(), "unknown annotation '" + s.str() + "'",
                                 "write [[clang::annotate(\"zsync::stackless\")]]");
                 continue;
             }
             if (a->args_size() != 0) {
-                cx_.diags.error(a->getLocation(), "zsync::stackless takes no arguments",
+                if (reported_attrs_.insert(a).second) cx_.diags.error(a->getLocation(), "zsync::stackless takes no arguments",
                                 "write [[clang::annotate(\"zsync::stackless\")]]");
                 continue;
             }
@@ -133,6 +145,7 @@ CallClass Suspension::classify(const clang::CallExpr* call) {
         return out;
     }
     if (!passes_io(call)) return out;
+    if (callee->isInStdNamespace()) return out;  // std::move(io), std::swap: the standard library never waits
     if (in_zsync_namespace(callee))
         return refuse("'" + name + "' suspends but has no stackless frame yet (zsync-gen part 1 knows the "
                       "leaves in leaves.def and the annotated free functions of the library)",
@@ -142,6 +155,11 @@ CallClass Suspension::classify(const clang::CallExpr* call) {
         return refuse("member function '" + name + "' is passed an Io; suspending member functions are zsync-gen "
                       "part 2",
                       "make it a free function taking the object by reference");
+    if (def && !here && !llvm::isa<clang::CXXMethodDecl>(def) && def->doesThisDeclarationHaveABody()) {
+        if (!suspends(def)) return out;  // visible (a header, a module interface) and it never waits
+        return refuse("'" + name + "' suspends and is defined in another file without the zsync::stackless annotation",
+                      "annotate its definition [[clang::annotate(\"zsync::stackless\")]] so its frame can be embedded");
+    }
     if (annotated(callee))
         return refuse("'" + name + "' is annotated zsync::stackless but defined in another translation unit; its "
                       "frame cannot be embedded and part 1 has no pool for it",

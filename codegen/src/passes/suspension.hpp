@@ -32,6 +32,8 @@ public:
     bool suspends(const clang::FunctionDecl* definition);
     // The annotation check: true when `f` carries zsync::stackless (reports unknown annotations).
     bool annotated(const clang::FunctionDecl* f);
+    // True the first time a diagnostic is reported at `call` (one diagnostic per call).
+    bool report_once(const clang::CallExpr* call) { return reported_.insert(call).second; }
 
 private:
     bool body_suspends(const clang::Stmt* body);
@@ -39,6 +41,7 @@ private:
     std::map<const clang::FunctionDecl*, bool> memo_;
     std::set<const clang::FunctionDecl*> in_progress_;
     std::set<const clang::CallExpr*> reported_;
+    std::set<const void*> reported_attrs_;
     std::map<const clang::FunctionDecl*, std::vector<const clang::CallExpr*>> pending_;
 };
 

@@ -16,7 +16,7 @@ std::string member_decl(const FrameVar& v) {
     switch (v.kind) {
     case FrameVar::Kind::slot: return "::zsync::gen::Slot<" + v.type + "> " + v.member + "; ";
     case FrameVar::Kind::plain: return "::zsync::gen::Plain<" + v.type + "> " + v.member + "; ";
-    case FrameVar::Kind::pointer: return v.type + "* " + v.member + "; ";
+    case FrameVar::Kind::pointer: return "::zsync::gen::Plain<" + v.type + ">* " + v.member + "; ";
     case FrameVar::Kind::result: return {};
     }
     return {};
@@ -58,7 +58,7 @@ std::string destroy_function(Context& cx, FunctionModel& m) {
 std::string start_function(FunctionModel& m) {
     std::string out = "static void zs_start(void* zs_mem";
     if (!m.returns_void) out += ", " + m.result_type + "* zs_dest";
-    for (FrameVar* p : m.params) out += ", " + p->type + "& " + p->member;
+    for (FrameVar* p : m.params) out += ", ::zsync::gen::Plain<" + p->type + ">& " + p->member;
     out += ") noexcept { auto* fr = ::zsync::gen::begin_frame<" + m.frame_name + ">(zs_mem); fr->" + names::state + " = 0; ";
     if (!m.returns_void) out += std::string("fr->") + names::dest + " = zs_dest; ";
     for (FrameVar* p : m.params) {

@@ -174,7 +174,7 @@ public:
                     construct(*it->second, v, nullptr, out);
                     continue;
                 }
-                out += cx_.type_name(v->getType()) + " " + v->getNameAsString();
+                out += "::zsync::gen::Plain<" + cx_.type_name(v->getType()) + "> " + v->getNameAsString();
                 if (v->getInit()) {
                     if (v->getInitStyle() == VarDecl::CInit) out += " = " + expr(v->getInit());
                     else out += cx_.rewritten(SourceRange(Lexer::getLocForEndOfToken(v->getLocation(), 0, cx_.sm, cx_.lang), v->getInit()->getEndLoc()));
@@ -285,7 +285,14 @@ public:
         if (!m_.structured.count(s)) return plain(s) + " ";
         // A sub-statement (a loop's or if's body without braces) prints as several statements here.
         const Stmt* parent = m_.parents->getParent(s);
-        if (parent && !isa<CompoundStmt>(parent) && !isa<CompoundStmt>(s)) return "{ " + structured(s) + "} ";
+        const bool init_statement = [&] {
+            if (const auto* i = dyn_cast_or_null<IfStmt>(parent)) return i->getInit() == s;
+            if (const auto* w = dyn_cast_or_null<SwitchStmt>(parent)) return w->getInit() == s;
+            if (const auto* f = dyn_cast_or_null<ForStmt>(parent)) return f->getInit() == s;
+            if (const auto* r = dyn_cast_or_null<CXXForRangeStmt>(parent)) return r->getInit() == s;
+            return false;
+        }();
+        if (parent && !init_statement && !isa<CompoundStmt>(parent) && !isa<CompoundStmt>(s)) return "{ " + structured(s) + "} ";
         return structured(s);
     }
 
