@@ -60,6 +60,7 @@ std::vector<std::pair<std::string, std::string>> check_all(zsync::Io io) {
     for (int mode = 0; mode < 4; ++mode)
         both(("branches mode " + std::to_string(mode)).c_str(), differential<&progs::branches>(io, mode),
              destroy_at_every_point<&progs::branches>(io, mode));
+    both("init_statements", differential<&progs::init_statements>(io, 4), destroy_at_every_point<&progs::init_statements>(io, 4));
     both("five_deep", differential<&progs::five_deep>(io, 1), destroy_at_every_point<&progs::five_deep>(io, 1));
     both("spans_and_lambdas", differential<&progs::spans_and_lambdas>(io, 4),
          destroy_at_every_point<&progs::spans_and_lambdas>(io, 4));
@@ -83,7 +84,7 @@ TEST_CASE("zsync-gen: every program's frame behaves as the plain function", "[ge
         INFO(name);
         CHECK(problem == "");
     }
-    CHECK(results.size() == 28);
+    CHECK(results.size() == 30);
     CHECK(gen_test::events.live == 0);
 }
 
@@ -93,6 +94,7 @@ TEST_CASE("zsync-gen: frames run the same work as the plain functions", "[gen]")
     // Sanity of the programs themselves (so that "equal" is not "equally broken").
     CHECK(*progs::for_loop(rt.io(), 3) == 0 + 1 + 2 + 300);
     CHECK(*progs::five_deep(rt.io(), 1) > 0);
+    CHECK(*progs::init_statements(rt.io(), 4) == 4 + 20);
     CHECK(*progs::spans_and_lambdas(rt.io(), 4) == 1 + 2);
     TempFile log(rt.io(), "");
     CHECK(*progs::log_lines(rt.io(), log.file, 2) == 2);

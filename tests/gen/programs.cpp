@@ -148,6 +148,26 @@ Result<std::string> branches(Io io, int mode) {
     return out;
 }
 
+// Suspending init-statements of if and switch, and a suspending callee in an if's init.
+[[clang::annotate("zsync::stackless")]]
+Result<int> init_statements(Io io, int n) {
+    int ok = 0;
+    for (int i = 0; i < n; ++i) {
+        if (auto r = io.yield(); !r) return r.error();
+        else ++ok;
+        switch (auto r2 = io.sleep(0ms); r2 ? i % 3 : -1) {
+        case 0:
+            ok += 10;
+            break;
+        case -1:
+            return r2.error();
+        default:
+            break;
+        }
+    }
+    return ok;
+}
+
 // ---- callees: Result propagation, defaults, references, spans, nesting ----------------------------
 
 Result<int> leaf(Io io, const std::string& tag, int times = 2) {

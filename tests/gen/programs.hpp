@@ -14,6 +14,7 @@ Result<int> while_and_do(Io io, int n);
 Result<long> range_for(Io io, int n);
 Result<int> break_and_continue(Io io, int n);
 Result<std::string> branches(Io io, int mode);
+Result<int> init_statements(Io io, int n);
 Result<int> leaf(Io io, const std::string& tag, int times);
 Result<int> level4(Io io, int x);
 Result<int> level3(Io io, int x);
