@@ -54,4 +54,13 @@ if(NOT at GREATER -1)
   message(FATAL_ERROR "consumer: zsync was found outside ${prefix}: ${zsync_dir}")
 endif()
 
+# zsync_stackless(app) must have put the installed generator in front of app's compiles.
+if(GENERATOR MATCHES "Ninja")
+  file(READ "${build}/build.ninja" ninja_file)
+  string(FIND "${ninja_file}" "LAUNCHER = ${prefix}/bin/zsync-gen --" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "consumer: app is not compiled through ${prefix}/bin/zsync-gen")
+  endif()
+endif()
+
 step("run consumer" "${build}/app")
