@@ -37,6 +37,7 @@ struct FrameVar {
         plain,    // a trivial T with no initializer: a plain member
         pointer,  // a reference: the frame holds a pointer to the referent
         result,   // the NRVO variable: it lives in the frame's result slot
+        dead,     // a parameter the frame never reads (an Io only handed to leaves): not stored
     } kind = Kind::slot;
     bool parameter = false;
     bool needs_destroy = false;   // non-trivial destructor (slot kind only)

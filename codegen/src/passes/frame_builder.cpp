@@ -242,6 +242,67 @@ bool within(Context& cx, const clang::Stmt* outer, unsigned at) {
     return cx.offset(outer->getBeginLoc()) <= at && at <= cx.offset(outer->getEndLoc());
 }
 
+// Whether argument `i` (or the object, i == -1) of a leaf call is printed by its Operation template.
+bool leaf_reads(const Leaf& leaf, int i) {
+    const std::string op = leaf.operation;
+    if (op == "@inplace") return i == 0;
+    const std::string key = i < 0 ? "$self" : "$" + std::to_string(i);
+    for (size_t at = op.find(key); at != std::string::npos; at = op.find(key, at + 1)) {
+        const size_t end = at + key.size();
+        if (i < 0 || end >= op.size() || !isdigit(static_cast<unsigned char>(op[end]))) return true;
+    }
+    return false;
+}
+
+// A parameter the frame never reads needs no storage: typically the Io, which a frame only hands to
+// leaves (the executor performs their Operations with its own Io) or to callees that do the same.
+void mark_dead_parameters(Context& cx, FunctionModel& m) {
+    struct Uses : clang::RecursiveASTVisitor<Uses> {
+        std::map<const clang::VarDecl*, std::vector<const clang::DeclRefExpr*>> refs;
+        bool VisitDeclRefExpr(clang::DeclRefExpr* d) {
+            if (const auto* v = llvm::dyn_cast<clang::VarDecl>(d->getDecl())) refs[v].push_back(d);
+            return true;
+        }
+    } uses;
+    uses.TraverseStmt(const_cast<clang::Stmt*>(m.decl->getBody()));
+    for (FrameVar* p : m.params) {
+        const clang::QualType t = p->decl->getType();
+        if (t->isReferenceType() || t.isDestructedType() != clang::QualType::DK_none) continue;
+        bool read = false;
+        for (const clang::DeclRefExpr* d : uses.refs[p->decl]) {
+            // Up through implicit conversions and copies to the call that receives it.
+            const clang::Stmt* cur = d;
+            const clang::Stmt* up = m.parents->getParent(cur);
+            while (up && (llvm::isa<clang::ImplicitCastExpr, clang::ParenExpr, clang::MaterializeTemporaryExpr>(up) ||
+                          (llvm::isa<clang::CXXConstructExpr>(up) && llvm::cast<clang::CXXConstructExpr>(up)->getNumArgs() == 1))) {
+                cur = up;
+                up = m.parents->getParent(cur);
+            }
+            const auto* call = llvm::dyn_cast_or_null<clang::CallExpr>(up);
+            const SuspendPoint* point = nullptr;
+            for (auto& sp : m.points)
+                if (sp->call == call) point = sp.get();
+            if (!point) {
+                read = true;
+                break;
+            }
+            int index = -2;
+            if (const auto* mc = llvm::dyn_cast<clang::CXXMemberCallExpr>(call); mc && mc->getImplicitObjectArgument() == cur) index = -1;
+            for (unsigned i = 0; i < call->getNumArgs(); ++i)
+                if (call->getArg(i) == cur) index = static_cast<int>(i);
+            if (index == -2) { read = true; break; }
+            if (point->kind == SuspendKind::leaf) {
+                if (leaf_reads(*point->leaf, index)) { read = true; break; }
+            } else {
+                if (index < 0 || !point->callee || static_cast<size_t>(index) >= point->callee->params.size() ||
+                    point->callee->params[index]->kind != FrameVar::Kind::dead) { read = true; break; }
+            }
+        }
+        if (!read) p->kind = FrameVar::Kind::dead;
+    }
+    (void)cx;
+}
+
 }  // namespace
 
 Scope* scope_containing(const FunctionModel& m, const clang::Stmt* s) {
@@ -482,6 +543,7 @@ FunctionModel* build_frame(Context& cx, Suspension& sus, const clang::FunctionDe
                                "capture it explicitly: [&" + v->getName().str() + "] or [" + v->getName().str() + "]");
         }
     }
+    mark_dead_parameters(cx, m);
     // The result.
     clang::QualType rt = f->getReturnType();
     m.returns_void = rt->isVoidType();

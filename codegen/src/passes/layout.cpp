@@ -117,6 +117,10 @@ void lay_out(Context& cx, FunctionModel& m) {
     for (FrameVar* p : m.params) {
         p->member = names::param(p->decl->getName().empty() ? "unnamed" : p->decl->getName().str(), counter++);
         p->path = p->member;
+        if (p->kind == FrameVar::Kind::dead) {
+            m.layout.push_back({"parameter " + p->decl->getName().str() + " (never read by the frame: not stored)", 0});
+            continue;
+        }
         frame.add(p->size, p->align);
         m.layout.push_back({"parameter " + p->decl->getName().str(), p->size});
     }

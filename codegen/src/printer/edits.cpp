@@ -21,6 +21,7 @@ std::string access(const FunctionModel& m, const FrameVar& v) {
     case FrameVar::Kind::plain: return fr + v.path;
     case FrameVar::Kind::pointer: return "(*" + fr + v.path + ")";
     case FrameVar::Kind::result: return std::string("(*") + fr + names::dest + ")";
+    case FrameVar::Kind::dead: return "/* unused parameter */";
     }
     return {};
 }

@@ -17,7 +17,8 @@ std::string member_decl(const FrameVar& v) {
     case FrameVar::Kind::slot: return "::zsync::gen::Slot<" + v.type + "> " + v.member + "; ";
     case FrameVar::Kind::plain: return "::zsync::gen::Plain<" + v.type + "> " + v.member + "; ";
     case FrameVar::Kind::pointer: return "::zsync::gen::Plain<" + v.type + ">* " + v.member + "; ";
-    case FrameVar::Kind::result: return {};
+    case FrameVar::Kind::result:
+    case FrameVar::Kind::dead: return {};
     }
     return {};
 }
@@ -62,6 +63,7 @@ std::string start_function(FunctionModel& m) {
     out += ") noexcept { auto* fr = ::zsync::gen::begin_frame<" + m.frame_name + ">(zs_mem); fr->" + names::state + " = 0; ";
     if (!m.returns_void) out += std::string("fr->") + names::dest + " = zs_dest; ";
     for (FrameVar* p : m.params) {
+        if (p->kind == FrameVar::Kind::dead) continue;
         if (p->kind == FrameVar::Kind::pointer) out += "fr->" + p->path + " = &" + p->member + "; ";
         else out += "::zsync::gen::emplace(fr->" + p->path + ".ptr(), [&]() -> " + p->type + " { return static_cast<" + p->type +
                     "&&>(" + p->member + "); }); ";

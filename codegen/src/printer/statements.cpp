@@ -108,6 +108,13 @@ public:
         for (unsigned i = 0; i < c.params.size(); ++i) {
             const FrameVar& pv = *c.params[i];
             const std::string a = i < p.call->getNumArgs() ? arg_text(p.call, i) : std::string("/*missing*/");
+            if (pv.kind == FrameVar::Kind::dead) {
+                // The callee never reads it: evaluate the argument only if that can have an effect.
+                const Expr* arg = p.call->getArg(i)->IgnoreImplicit();
+                if (const auto* ce = dyn_cast<CXXConstructExpr>(arg); ce && ce->getNumArgs() == 1) arg = ce->getArg(0)->IgnoreImplicit();
+                if (!isa<DeclRefExpr>(arg->IgnoreParens())) out += "(void)" + a + "; ";
+                continue;
+            }
             if (pv.kind == FrameVar::Kind::pointer) {
                 const Expr* arg = p.call->getArg(i)->IgnoreImplicit();
                 if (isa<MaterializeTemporaryExpr>(p.call->getArg(i)->IgnoreImpCasts()) || arg->isPRValue())
