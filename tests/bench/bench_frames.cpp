@@ -133,16 +133,18 @@ inline constexpr long w10_expected = 164 + 10;
 // The bound on w10's frame. Nesting must add a small constant per level, never a copy of the 8 KiB:
 //   frame_size<&w10> <= 8192 + 10 * (W + 16) + L + T
 // - 8192: the leaf's buffer, once (embedded frames sit in place inside their caller's).
-// - W: what a wrapper itself keeps in its frame: its parameter `io` and its local `r`, which is alive
-//   across the suspension (the callee's result is constructed in it) = sizeof(Io) + sizeof(Result<long>).
+// - W: what a wrapper itself keeps in its frame: its local `r`, alive across the suspension (the callee's
+//   result is constructed in it) = sizeof(Result<long>). Its parameter `io` is never read by the frame
+//   (it is only handed to the callee, whose frame drops it too), so zsync-gen stores none.
 // - 16: a frame's header: the state index (int, padded to 8) and the pointer to where its result goes.
-// - L: the leaf's own state beside its buffer: its header (16), its `io` and the pending Operation.
+// - L: the leaf's own state beside its buffer: its header (16) and the pending Operation.
 // - T: paid once by the annotated function for its executor: the Result<long> it returns (constructed in
 //   the frame, not in a caller's frame) and the descriptor's "taken" flag, padded to 8.
-// L and T do not grow with the depth. (A bound of 8192 + 10 * (W + 16) alone does not hold: it leaves
-// out L + T = 112 bytes.) The generated code also static_asserts the exact size it reports.
-inline constexpr std::size_t wrapper_locals = sizeof(zsync::Io) + sizeof(zsync::Result<long>);      // W
-inline constexpr std::size_t leaf_state = 16 + sizeof(zsync::Io) + sizeof(zsync::Operation);       // L
+// L and T do not grow with the depth: each wrapper adds exactly W + 16 = 32 bytes. (A bound of
+// 8192 + 10 * (W + 16) alone leaves out L + T = 96 bytes.) The generated code also static_asserts the
+// exact size it reports.
+inline constexpr std::size_t wrapper_locals = sizeof(zsync::Result<long>);                          // W
+inline constexpr std::size_t leaf_state = 16 + sizeof(zsync::Operation);                            // L
 inline constexpr std::size_t top_state = sizeof(zsync::Result<long>) + alignof(zsync::Result<long>);  // T
 inline constexpr std::size_t w10_bound = 8192 + 10 * (wrapper_locals + 16) + leaf_state + top_state;
 // While zsync-gen parses this file frame_size<&w10> is 0 (the assertion holds trivially); in the

@@ -278,6 +278,11 @@ void mark_dead_parameters(Context& cx, FunctionModel& m) {
                 cur = up;
                 up = m.parents->getParent(cur);
             }
+            // io.yield(): the object reaches the call through the MemberExpr that names the method.
+            if (const auto* me = llvm::dyn_cast_or_null<clang::MemberExpr>(up); me && me->getBase() == cur) {
+                cur = up;
+                up = m.parents->getParent(cur);
+            }
             const auto* call = llvm::dyn_cast_or_null<clang::CallExpr>(up);
             const SuspendPoint* point = nullptr;
             for (auto& sp : m.points)
@@ -287,7 +292,7 @@ void mark_dead_parameters(Context& cx, FunctionModel& m) {
                 break;
             }
             int index = -2;
-            if (const auto* mc = llvm::dyn_cast<clang::CXXMemberCallExpr>(call); mc && mc->getImplicitObjectArgument() == cur) index = -1;
+            if (const auto* mc = llvm::dyn_cast<clang::CXXMemberCallExpr>(call); mc && mc->getCallee() == cur) index = -1;
             for (unsigned i = 0; i < call->getNumArgs(); ++i)
                 if (call->getArg(i) == cur) index = static_cast<int>(i);
             if (index == -2) { read = true; break; }
