@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdio>
+#include <cstdint>
 #include <cstdlib>
+#include <memory>
+#include <new>
 #include <span>
 #include <string>
 #include <system_error>
@@ -47,6 +50,40 @@ zsync::Result<std::vector<std::byte>> read_back(zsync::Io io, std::string_view p
     (void)f->close(io);
     if (!r) return r.error();
     return buf;
+}
+
+// Compiled through the installed zsync-gen (zsync_stackless in CMakeLists.txt): this plain function
+// also gets a stackless frame, registered by its address, which embeds the frame of the library's own
+// annotated zsync::write_all.
+[[clang::annotate("zsync::stackless")]]
+zsync::Result<std::uint64_t> copy_in_chunks(zsync::Io io, zsync::File in, zsync::File out, std::uint64_t size) {
+    std::byte chunk[4096];
+    std::uint64_t done = 0;
+    while (done < size) {
+        auto n = in.pread(io, chunk, done);
+        if (!n) return n.error();
+        if (*n == 0) break;
+        auto w = zsync::write_all(io, out, std::span<const std::byte>(chunk, *n));
+        if (!w) return w.error();
+        done += *n;
+    }
+    return done;
+}
+
+// Runs copy_in_chunks as its frame: found in the registry as a frame executor finds it, constructed in
+// memory on this stack, resumed until done with each Operation it returns performed on `io`.
+zsync::Result<std::uint64_t> copy_as_frame(zsync::Io io, zsync::File in, zsync::File out, std::uint64_t size) {
+    const zsync::FrameDescriptor* d = zsync::find_frame(zsync::function_identity(&copy_in_chunks));
+    if (!d) return zsync::Error(zsync::Errc::invalid_argument, zsync::Op::run);
+    alignas(64) std::byte memory[8192];
+    if (d->size > sizeof memory || d->align > 64) return zsync::Error(zsync::Errc::invalid_argument, zsync::Op::run);
+    zsync::frame_args<&copy_in_chunks>::type args{&copy_in_chunks, {io, in, out, size}};
+    alignas(zsync::Result<std::uint64_t>) std::byte result[sizeof(zsync::Result<std::uint64_t>)];
+    zsync::drive_frame(io, *d, memory, &args, result);
+    auto* r = std::launder(reinterpret_cast<zsync::Result<std::uint64_t>*>(result));
+    zsync::Result<std::uint64_t> out_value = std::move(*r);
+    std::destroy_at(r);
+    return out_value;
 }
 
 }  // namespace
@@ -113,7 +150,30 @@ int main() {
         if (ok(again, "read_back on ThreadPoolIo")) check(*again == data, "ThreadPoolIo reads the same bytes");
     }
 
+    // 6. The stackless frame zsync-gen made of copy_in_chunks copies the file as the plain function does.
+    const std::string copy_plain = dir + "/plain.bin", copy_frame = dir + "/frame.bin";
+    auto copies = rt.run([&](zsync::Io io) -> zsync::Result<bool> {
+        auto in = zsync::File::open(io, path);
+        if (!in) return in.error();
+        auto a = zsync::File::create(io, copy_plain);
+        auto b = zsync::File::create(io, copy_frame);
+        if (!a || !b) return zsync::Error(zsync::Errc::invalid_argument, zsync::Op::open);
+        auto plain = copy_in_chunks(io, *in, *a, data.size());
+        auto frame = copy_as_frame(io, *in, *b, data.size());
+        (void)in->close(io);
+        (void)a->close(io);
+        (void)b->close(io);
+        if (!plain) return plain.error();
+        if (!frame) return frame.error();
+        return *plain == data.size() && *frame == data.size();
+    });
+    if (ok(copies, "copy_in_chunks, plain and as its frame")) check(*copies, "both copies report every byte");
+    auto copied = rt.run(read_back, std::string_view(copy_frame), data.size());
+    if (ok(copied, "read the frame's copy")) check(*copied == data, "the frame's copy equals the original");
+
     auto cleanup = rt.run([&](zsync::Io io) -> zsync::Result<void> {
+        for (const std::string& p : {copy_plain, copy_frame})
+            if (auto r = zsync::Dir::cwd().delete_file(io, p); !r) return r;
         if (auto r = zsync::Dir::cwd().delete_file(io, path); !r) return r;
         return zsync::Dir::cwd().delete_dir(io, dir);
     });
@@ -123,6 +183,6 @@ int main() {
         std::fprintf(stderr, "consumer: %d check(s) failed\n", failures);
         return 1;
     }
-    std::puts("consumer: find_package(zsync) + import zsync, BlockingIo and ThreadPoolIo: all checks passed");
+    std::puts("consumer: find_package(zsync) + import zsync, BlockingIo, ThreadPoolIo and a zsync-gen frame: all checks passed");
     return 0;
 }
