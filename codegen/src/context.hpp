@@ -21,8 +21,8 @@ class Stmt;
 namespace zsync_gen {
 
 // Debug option: plant one of three known bugs in the output, so tests prove the differential harness
-// catches them (issue 5 §2): 1 drops a destructor; 2 swaps two suspending calls; 3 evaluates the
-// skipped side of && (needs part 2's expression lifting; accepted and ignored until then).
+// catches them (issue 5 §2, issue 6 §4): 1 drops a destructor; 2 swaps two suspending calls; 3
+// evaluates the side of && that C++ skips (a lifted call loses its guard).
 enum class PlantedBug { none = 0, drop_destructor = 1, swap_calls = 2, eval_skipped_and = 3 };
 
 struct Options {
@@ -37,6 +37,9 @@ struct Context {
     const Options& options;
     clang::Rewriter& scratch;  // expression-level edits for frame bodies (never the output)
     std::map<const clang::FunctionDecl*, std::unique_ptr<FunctionModel>> models;
+    // The token-level edits also applied to `scratch` (frame locals, captures), by source characters:
+    // begin -> (end, text). Lifted statements are rendered from these (printer/statements.cpp).
+    std::map<const char*, std::pair<const char*, std::string>> token_edits;
 
     // Offsets in the main file (for source order and lifetimes).
     unsigned offset(clang::SourceLocation loc) const;

@@ -55,7 +55,7 @@ struct Consumer : clang::ASTConsumer {
         result.parsed = true;
         Diagnostics diags(&sm);
         clang::Rewriter scratch(sm, ast.getLangOpts());
-        Context cx{ast, sm, ast.getLangOpts(), diags, options, scratch, {}};
+        Context cx{ast, sm, ast.getLangOpts(), diags, options, scratch, {}, {}};
         Suspension sus(cx);
 
         std::vector<const clang::FunctionDecl*> functions, methods;

@@ -10,6 +10,7 @@
 
 namespace clang {
 class CallExpr;
+class Expr;
 class FunctionDecl;
 class Stmt;
 class VarDecl;
@@ -28,6 +29,8 @@ struct Leaf {
 
 struct Scope;
 struct FunctionModel;
+struct LiftedStatement;
+struct LiftTemp;
 
 // A local or parameter that the frame holds (its scope contains a suspension point).
 struct FrameVar {
@@ -61,6 +64,35 @@ struct SuspendPoint {
     Scope* scope = nullptr;           // innermost scope
     std::string storage_member, storage_path;  // embedded callee frame storage
     bool needs_value = false;  // the callee's result goes to a temporary slot (not straight into a local or the result)
+    LiftedStatement* lifted = nullptr;  // a call inside an expression: evaluated ahead into `temp`
+    LiftTemp* temp = nullptr;
+};
+
+// A value computed ahead of its statement (zsync-gen part 2, lifting): a suspending call inside an
+// expression, a condition of && / || / ?: that guards one, or a call with effects evaluated before one.
+struct LiftTemp {
+    const clang::Expr* expr = nullptr;        // what the statement reads from the temporary instead
+    const clang::Expr* computed = nullptr;    // what computes it (expr, or a materialized temporary's prvalue)
+    SuspendPoint* point = nullptr;  // set for a suspending call
+    enum class Kind { value, pointer, boolean } kind = Kind::value;
+    std::string type;  // printed (pointee type for pointer)
+    std::uint64_t size = 0, align = 1;
+    bool needs_destroy = false;
+    std::vector<std::pair<LiftTemp*, bool>> guards;  // computed only when each guard's value equals the bool
+    bool from_and = false;  // guarded through && (the planted bug 3 drops these guards)
+    std::string member, path, flag_member, flag_path;  // flag: constructed (conditional temps with destructors)
+};
+
+// A statement whose full-expression holds suspending calls that are not the whole of it.
+struct LiftedStatement {
+    const clang::Stmt* statement = nullptr;  // expression, declaration, return, or if/while/do/for/switch
+    const clang::Expr* full = nullptr;       // the full-expression (for a control statement: its condition)
+    std::vector<std::unique_ptr<LiftTemp>> temps;  // in evaluation order
+    std::vector<SuspendPoint*> points;
+    Scope* scope = nullptr;
+    std::string member, path;
+    std::string cond_type;                   // control statements: the condition's value is kept here
+    std::uint64_t cond_size = 0, cond_align = 1;
 };
 
 // A region of the function whose frame-held locals are constructed and destroyed together.
@@ -71,6 +103,7 @@ struct Scope {
     std::vector<FrameVar*> vars;           // declaration order
     std::vector<Scope*> children;          // sequential in time: their storage overlaps
     std::vector<SuspendPoint*> embedded;   // callee frames of suspension points directly here
+    std::vector<LiftedStatement*> lifted;  // statements here whose calls are evaluated ahead (their temporaries)
     std::string member, path;              // "" when the scope holds nothing
     bool holds_storage = false;            // vars, embedded frames or a child that holds storage
 };
@@ -102,6 +135,8 @@ struct FunctionModel {
     std::vector<FunctionModel*> callees;                // embedded, for emission order
     std::uint64_t size = 0, align = 1;                  // computed layout of the frame struct
     std::vector<LayoutLine> layout;
+    std::vector<std::unique_ptr<LiftedStatement>> lifted;
+    std::map<const clang::Stmt*, LiftedStatement*> lifted_of;
     std::shared_ptr<clang::ParentMap> parents;          // of the body
     std::map<const clang::Stmt*, Scope*> scope_of;      // scope statements (range-for: the outer scope)
     std::map<const clang::VarDecl*, const clang::Stmt*> declared_by;  // DeclStmt / if / for / range-for

@@ -13,6 +13,7 @@ inline std::string param(const std::string& name, int n) { return "zs_a" + std::
 inline std::string scope(int n) { return "zs_s" + std::to_string(n); }
 inline std::string point(int state) { return "zs_p" + std::to_string(state); }
 inline std::string resume_label(int state) { return "zs_resume_" + std::to_string(state); }
+inline std::string continue_label(const std::string& lifted_member) { return lifted_member + "_continue"; }
 inline std::string descriptor(const std::string& frame) { return frame + "_descriptor"; }
 inline std::string registration(const std::string& frame) { return frame + "_registration"; }
 inline const char* union_member = "zs_u";

@@ -69,6 +69,9 @@ std::vector<std::pair<std::string, std::string>> check_all(zsync::Io io) {
          destroy_at_every_point<&progs::two_in_a_row>(io, eight.file));
     TempFile log(io, "");
     both("log_lines", differential<&progs::log_lines>(io, log.file, 3), destroy_at_every_point<&progs::log_lines>(io, log.file, 3));
+    for (int n : {1, 2, 7})
+        both(("expressions n=" + std::to_string(n)).c_str(), differential<&progs::expressions>(io, n),
+             destroy_at_every_point<&progs::expressions>(io, n));
     both("void_callee", differential<&progs::void_callee>(io, 3), destroy_at_every_point<&progs::void_callee>(io, 3));
     return out;
 }
@@ -84,7 +87,7 @@ TEST_CASE("zsync-gen: every program's frame behaves as the plain function", "[ge
         INFO(name);
         CHECK(problem == "");
     }
-    CHECK(results.size() == 30);
+    CHECK(results.size() == 36);
     CHECK(gen_test::events.live == 0);
 }
 
@@ -104,8 +107,8 @@ TEST_CASE("zsync-gen: frames run the same work as the plain functions", "[gen]")
     CHECK(gen_test::frame_descriptor<&progs::leaf>() == nullptr);
 }
 
-// Built again with --plant-bug=1 and --plant-bug=2: the harness must notice each planted bug. (Bug 3,
-// evaluating the skipped side of &&, needs the expression lifting of zsync-gen part 2.)
+// Built again with --plant-bug=1, 2 and 3 (drop a destructor, swap two suspending calls, evaluate the
+// skipped side of &&): the harness must notice each planted bug.
 TEST_CASE("zsync-gen: the harness catches the planted bug", "[gen][planted]") {
     if constexpr (planted == 0) return;
     zsync::BlockingIo rt;

@@ -312,4 +312,54 @@ Result<int> void_callee(Io io, int n) {
     return counter;
 }
 
+// ---- suspending calls inside expressions (zsync-gen part 2) -------------------------------------
+
+Result<int> value_after(Io io, int v) {
+    auto r = io.yield();
+    if (!r) return r.error();
+    return v;
+}
+// Reads a Result without undefined behaviour when an injected fault made it an error.
+int v(const Result<int>& r) { return r ? *r : -1000; }
+int bump(int& counter) { return ++counter; }
+Tracked make_tracked_value(int x) { return Tracked(x); }
+int weight(const Tracked& t, int extra) { return t.value() + extra; }
+
+Result<Tracked> tracked_after(Io io, int x) {
+    Tracked t(x);
+    auto r = io.sleep(0ms);
+    if (!r) return r.error();
+    return t;
+}
+int weight_of(const Result<Tracked>& r) { return r ? r->value() : -1; }
+
+[[clang::annotate("zsync::stackless")]]
+Result<int> expressions(Io io, int n) {
+    int total = 0;
+    int counter = 0;
+    total += v(value_after(io, 2)) + v(value_after(io, 3));                 // both operands suspend
+    if (v(value_after(io, n)) > 1 && v(value_after(io, 10)) == 10) total += 100;  // && (the right side only if n > 1)
+    if (n > 5 || v(value_after(io, 4)) == 4) total += 1000;                 // || (the right side only if n <= 5)
+    total += n % 2 ? v(value_after(io, 5)) : v(value_after(io, 6));         // ?: (one arm only)
+    total += bump(counter) * 10 + v(value_after(io, counter));              // a call with effects before one that suspends
+    total += weight(make_tracked_value(7), v(value_after(io, 1)));          // a temporary alive across the suspension
+    total += weight_of(tracked_after(io, 9)) + weight_of(tracked_after(io, 11));  // suspending calls' own temporaries
+    int i = 0;
+    while (v(value_after(io, i)) < 3) ++i;                                  // a loop condition that suspends
+    for (int j = 0; v(value_after(io, j)) < 2; ++j) total += j;
+    int k = 0;
+    do {
+        ++k;
+        if (k == 2) continue;  // goes to the condition, which suspends
+        total += k;
+    } while (v(value_after(io, k)) < 3);
+    switch (v(value_after(io, n % 3))) {
+    case 0: total += 1; break;
+    case 1: total += 2; break;
+    default: total += 3; break;
+    }
+    const int last = v(value_after(io, total % 5)) * 2;                      // an initializer
+    return total + i + last + v(value_after(io, 0));                         // a return value
+}
+
 }  // namespace progs

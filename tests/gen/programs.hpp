@@ -29,4 +29,5 @@ Result<std::string> two_in_a_row(Io io, zsync::File f);
 Result<int> log_lines(Io io, zsync::File out, int n);
 void touch(Io io, int& counter);
 Result<int> void_callee(Io io, int n);
+Result<int> expressions(Io io, int n);
 }  // namespace progs

@@ -1,4 +1,5 @@
 #include "passes/frame_builder.hpp"
+#include "passes/lifting.hpp"
 #include <clang/AST/ASTContext.h>
 #include <clang/AST/Attr.h>
 #include <clang/AST/DeclCXX.h>
@@ -371,18 +372,39 @@ FunctionModel* build_frame(Context& cx, Suspension& sus, const clang::FunctionDe
         return cx.offset(x->call->getBeginLoc()) < cx.offset(y->call->getBeginLoc());
     });
     int state = 1;
+    std::set<const clang::Stmt*> lifted_statements;  // statements with a call inside an expression
     for (auto& p : m.points) {
         p->state = state++;
         p->statement = b.statement_of(p->call);
         if (!p->statement) {
-            cx.diags.error(p->call->getBeginLoc(), "a suspending call inside an expression (an operand, argument, "
-                           "condition or loop header) is zsync-gen part 2",
-                           "make the call a statement of its own: `auto r = call(...);` then use r");
-            continue;
+            FullExpression fe = full_expression_of(cx, pm, p->call);
+            if (!fe.statement) {
+                if (!cx.diags.has_errors())
+                    cx.diags.error(p->call->getBeginLoc(), "a suspending call zsync-gen cannot place",
+                                   "make the call a statement of its own: `auto r = call(...);` then use r");
+                continue;
+            }
+            p->statement = fe.statement;
+            lifted_statements.insert(fe.statement);
         }
         for (const clang::Stmt* s = p->call; s; s = pm.getParent(s)) m.suspending.insert(s);
         if (p->kind == SuspendKind::leaf) m.uses_operation = true;
-        // No suspension inside the arguments of another (they would be nested).
+    }
+    // A statement with one call inside an expression is lifted whole: all its calls become temporaries.
+    for (auto& p : m.points) {
+        if (!p->statement || !lifted_statements.count(p->statement)) continue;
+        auto it = m.lifted_of.find(p->statement);
+        if (it == m.lifted_of.end()) {
+            auto l = std::make_unique<LiftedStatement>();
+            l->statement = p->statement;
+            FullExpression fe = full_expression_of(cx, pm, p->call);
+            l->full = fe.full;
+            m.lifted_of[p->statement] = l.get();
+            m.lifted.push_back(std::move(l));
+            it = m.lifted_of.find(p->statement);
+        }
+        p->lifted = it->second;
+        it->second->points.push_back(p.get());
     }
     for (auto& [p, callee] : b.callee_decls_) {
         if (callee == f) {
@@ -499,7 +521,8 @@ FunctionModel* build_frame(Context& cx, Suspension& sus, const clang::FunctionDe
         bool init_suspends = false;
         for (auto& p : m.points)
             if (p->statement && llvm::isa<clang::DeclStmt>(p->statement) &&
-                llvm::cast<clang::DeclStmt>(p->statement)->getSingleDecl() == s.var && p->kind == SuspendKind::embedded)
+                llvm::cast<clang::DeclStmt>(p->statement)->getSingleDecl() == s.var && p->kind == SuspendKind::embedded &&
+                !p->lifted)
                 init_suspends = true;
         if (nrvo || init_suspends || point_after(s.scope->stmt, cx.offset(s.var->getEndLoc()))) {
             add_var(s.var, s.scope, false);
@@ -547,6 +570,12 @@ FunctionModel* build_frame(Context& cx, Suspension& sus, const clang::FunctionDe
                                "the lambda captures the frame-held local '" + v->getName().str() + "' implicitly",
                                "capture it explicitly: [&" + v->getName().str() + "] or [" + v->getName().str() + "]");
         }
+    }
+    plan_lifting(cx, m);
+    for (auto& l : m.lifted) {
+        auto it = m.scope_of.find(l->statement);
+        const bool control = llvm::isa<clang::IfStmt, clang::WhileStmt, clang::DoStmt, clang::ForStmt, clang::SwitchStmt>(l->statement);
+        l->scope = control && it != m.scope_of.end() ? it->second : scope_containing(m, l->statement);
     }
     mark_dead_parameters(cx, m);
     // The result.

@@ -39,7 +39,7 @@ std::uint64_t operation_size(Context& cx, std::uint64_t& align) {
 }
 
 bool holds(Scope* s) {
-    bool any = !s->vars.empty() || !s->embedded.empty();
+    bool any = !s->vars.empty() || !s->embedded.empty() || !s->lifted.empty();
     for (Scope* c : s->children) any = holds(c) || any;
     s->holds_storage = any;
     return any;
@@ -74,6 +74,38 @@ std::pair<std::uint64_t, std::uint64_t> scope_struct(Scope* s, int& counter) {
         u.add(ps.final_size(), ps.align);
         any_union = true;
     }
+    for (LiftedStatement* l : s->lifted) {
+        // Its temporaries, their flags, the condition's value, and the frames of its callees (one at a
+        // time: each finishes before the next starts, its value already in a temporary).
+        l->member = "zs_l" + std::to_string(counter++);
+        l->path = upath + "." + l->member;
+        Agg ls;
+        for (auto& t : l->temps) {
+            t->member = "zs_t" + std::to_string(counter++);
+            t->path = l->path + "." + t->member;
+            ls.add(t->size, t->align);
+            if (t->needs_destroy && !t->guards.empty()) {
+                t->flag_member = t->member + "_made";
+                t->flag_path = l->path + "." + t->flag_member;
+                ls.add(1, 1);
+            }
+        }
+        if (!l->cond_type.empty()) ls.add(l->cond_size, l->cond_align);
+        Agg callees;
+        callees.is_union = true;
+        bool any_callee = false;
+        for (SuspendPoint* p : l->points) {
+            if (p->kind != SuspendKind::embedded || !p->callee) continue;
+            p->storage_member = names::point(p->state);
+            p->storage_path = l->path + "." + names::union_member + "." + p->storage_member;
+            callees.add(p->callee->size, p->callee->align);
+            any_callee = true;
+        }
+        if (any_callee) ls.add(callees.final_size(), callees.align);
+        if (ls.size == 0) ls.add(1, 1);
+        u.add(ls.final_size(), ls.align);
+        any_union = true;
+    }
     if (any_union) a.add(u.final_size(), u.align);
     if (a.size == 0) return {0, 1};
     return {a.final_size(), a.align};
@@ -84,8 +116,10 @@ std::pair<std::uint64_t, std::uint64_t> scope_struct(Scope* s, int& counter) {
 void lay_out(Context& cx, FunctionModel& m) {
     if (m.laid_out) return;
     for (FunctionModel* c : m.callees) lay_out(cx, *c);
+    for (auto& l : m.lifted)
+        if (l->scope) l->scope->lifted.push_back(l.get());
     for (auto& p : m.points) {
-        if (p->kind != SuspendKind::embedded || !p->callee || !p->scope) continue;
+        if (p->kind != SuspendKind::embedded || !p->callee || !p->scope || p->lifted) continue;
         p->scope->embedded.push_back(p.get());
         // The callee constructs its result in place when it initialises a local of its own type or is
         // returned as it is (copy elision); otherwise the frame keeps it in a temporary slot.

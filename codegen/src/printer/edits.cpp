@@ -110,6 +110,10 @@ struct Editor : clang::RecursiveASTVisitor<Editor> {
 
     void replace(clang::SourceRange r, const std::string& text) {
         cx.scratch.ReplaceText(clang::CharSourceRange::getTokenRange(r), text);
+        record(r.getBegin(), clang::Lexer::getLocForEndOfToken(r.getEnd(), 0, cx.sm, cx.lang), text);
+    }
+    void record(clang::SourceLocation b, clang::SourceLocation e, const std::string& text) {
+        cx.token_edits[cx.sm.getCharacterData(cx.sm.getFileLoc(b))] = {cx.sm.getCharacterData(cx.sm.getFileLoc(e)), text};
     }
 
     bool VisitDeclRefExpr(clang::DeclRefExpr* d) {
@@ -145,6 +149,7 @@ struct Editor : clang::RecursiveASTVisitor<Editor> {
                 begin = loc.getLocWithOffset(-back);
             }
             cx.scratch.ReplaceText(clang::CharSourceRange::getTokenRange(begin, loc), text);
+            record(begin, clang::Lexer::getLocForEndOfToken(loc, 0, cx.sm, cx.lang), text);
         }
         // The inits of the captures rewritten above are their own names: leave them alone.
         auto init = l->capture_init_begin();
@@ -191,6 +196,16 @@ struct Editor : clang::RecursiveASTVisitor<Editor> {
     bool jump(clang::Stmt* j, bool is_break) {
         const clang::Stmt* target = jump_target(m, j, is_break);
         const std::string cleanup = cleanup_text(cx, m, j, target);
+        // A do-while whose condition suspends is printed as a loop that evaluates it at a label.
+        if (!is_break && target && llvm::isa<clang::DoStmt>(target)) {
+            if (auto it = m.lifted_of.find(target); it != m.lifted_of.end()) {
+                clang::SourceLocation semi = semicolon_after(cx, j);
+                if (semi.isInvalid()) return true;
+                cx.scratch.ReplaceText(j->getBeginLoc(), 8, "{ " + cleanup + "goto " + names::continue_label(it->second->member));
+                cx.scratch.ReplaceText(semi, 1, "; }");
+                return true;
+            }
+        }
         if (cleanup.empty()) return true;
         clang::SourceLocation semi = semicolon_after(cx, j);
         if (semi.isInvalid()) return true;
@@ -223,6 +238,24 @@ void prepare_edits(Context& cx, FunctionModel& m) {
         bool TraverseLambdaExpr(clang::LambdaExpr* l) { return e.TraverseLambdaExpr(l); }
     } refs(e);
     refs.TraverseStmt(const_cast<clang::Stmt*>(m.decl->getBody()));
+}
+
+}  // namespace zsync_gen
+
+namespace zsync_gen {
+
+std::string lifted_cleanup(const LiftedStatement& l, const LiftTemp* before) {
+    size_t n = l.temps.size();
+    for (size_t i = 0; i < l.temps.size(); ++i)
+        if (l.temps[i].get() == before) n = i;
+    std::string out;
+    for (size_t i = n; i-- > 0;) {
+        const LiftTemp& t = *l.temps[i];
+        if (!t.needs_destroy || t.kind != LiftTemp::Kind::value) continue;
+        const std::string d = std::string(names::self) + "->" + t.path + ".destroy(); ";
+        out += t.flag_path.empty() ? d : "if (" + std::string(names::self) + "->" + t.flag_path + ") " + d;
+    }
+    return out;
 }
 
 }  // namespace zsync_gen

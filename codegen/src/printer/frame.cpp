@@ -35,6 +35,24 @@ std::string scope_members(const Scope& s) {
         if (p->needs_value) u += "::zsync::gen::Slot<" + c.result_type + "> value; ";
         u += "} " + p->storage_member + "; ";
     }
+    for (const LiftedStatement* l : s.lifted) {
+        std::string ls;
+        for (auto& t : l->temps) {
+            if (t->kind == LiftTemp::Kind::pointer) ls += "::zsync::gen::Plain<" + t->type + ">* " + t->member + "; ";
+            else if (t->kind == LiftTemp::Kind::boolean) ls += "bool " + t->member + "; ";
+            else ls += "::zsync::gen::Slot<" + t->type + "> " + t->member + "; ";
+            if (!t->flag_member.empty()) ls += "bool " + t->flag_member + "; ";
+        }
+        if (!l->cond_type.empty()) ls += "::zsync::gen::Plain<" + l->cond_type + "> zs_cond; ";
+        std::string callees;
+        for (const SuspendPoint* p : l->points)
+            if (p->kind == SuspendKind::embedded && p->callee)
+                callees += "struct { ::zsync::gen::Storage<" + std::to_string(p->callee->size) + ", " +
+                           std::to_string(p->callee->align) + "> frame; } " + p->storage_member + "; ";
+        if (!callees.empty()) ls += "union { " + callees + "} " + names::union_member + "; ";
+        if (ls.empty()) ls = "char zs_empty; ";
+        u += "struct { " + ls + "} " + l->member + "; ";
+    }
     if (!u.empty()) out += "union { " + u + "} " + names::union_member + "; ";
     return out;
 }
@@ -47,6 +65,7 @@ std::string destroy_function(Context& cx, FunctionModel& m) {
         out += "case " + std::to_string(p->state) + ": ";
         if (p->kind == SuspendKind::embedded)
             out += p->callee->frame_qualified + "::zs_destroy(&fr->" + p->storage_path + ".frame); ";
+        if (p->lifted) out += lifted_cleanup(*p->lifted, p->temp);
         out += cleanup_text(cx, m, p->call, nullptr);
         out += "break; ";
     }

@@ -32,5 +32,8 @@ std::string cleanup_text(Context& cx, const FunctionModel& m, const clang::Stmt*
 // What a finished function does after its locals are gone: destroy parameters, mark it finished.
 std::string finish_tail(const FunctionModel& m);
 std::string body_text(Context& cx, FunctionModel& m);
+// Destructors of a lifted statement's temporaries constructed before `before` (all when nullptr), in
+// reverse order; those computed under a condition only if they were.
+std::string lifted_cleanup(const LiftedStatement& l, const LiftTemp* before);
 
 }  // namespace zsync_gen

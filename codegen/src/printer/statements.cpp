@@ -25,8 +25,35 @@ public:
     std::string fr() const { return names::self; }
     std::string frm(const std::string& member) const { return fr() + "->" + member; }
 
-    // Rewritten text of an expression or a range.
-    std::string expr(const Expr* e) { return cx_.rewritten(e); }
+    // Rewritten text of an expression (with the values of a lifted statement's temporaries in place).
+    std::string expr(const Expr* e) { return repl_.empty() ? cx_.rewritten(e) : render(e); }
+
+    // The source of `e` with the token edits and the lifted temporaries substituted (outermost wins).
+    std::string render(const Expr* e) {
+        if (auto it = repl_.find(e); it != repl_.end()) return it->second;
+        const char* b = cx_.sm.getCharacterData(cx_.sm.getFileLoc(e->getBeginLoc()));
+        const char* end = cx_.sm.getCharacterData(
+            Lexer::getLocForEndOfToken(cx_.sm.getFileLoc(e->getEndLoc()), 0, cx_.sm, cx_.lang));
+        std::map<const char*, std::pair<const char*, std::string>> cuts;
+        for (auto& [node, text] : repl_) {
+            const char* nb = cx_.sm.getCharacterData(cx_.sm.getFileLoc(node->getBeginLoc()));
+            const char* ne = cx_.sm.getCharacterData(
+                Lexer::getLocForEndOfToken(cx_.sm.getFileLoc(node->getEndLoc()), 0, cx_.sm, cx_.lang));
+            if (nb >= b && ne <= end) cuts[nb] = {ne, text};
+        }
+        for (auto it = cx_.token_edits.lower_bound(b); it != cx_.token_edits.end() && it->first < end; ++it)
+            if (it->second.first <= end) cuts.emplace(it->first, it->second);  // a lifted node at the same place wins
+        std::string out;
+        const char* at = b;
+        for (auto& [cb, ce_text] : cuts) {
+            if (cb < at) continue;  // inside a cut already taken (an edit inside a lifted node)
+            out.append(at, cb);
+            out += ce_text.second;
+            at = ce_text.first;
+        }
+        if (at < end) out.append(at, end);
+        return out;
+    }
     std::string range(SourceLocation b, SourceLocation e_exclusive) {
         return cx_.scratch.getRewrittenText(CharSourceRange::getCharRange(b, e_exclusive));
     }
@@ -41,7 +68,7 @@ public:
 
     SuspendPoint* point_of(const Stmt* s) {
         for (auto& p : m_.points)
-            if (p->statement == s) return p.get();
+            if (p->statement == s && !p->lifted) return p.get();
         return nullptr;
     }
 
@@ -304,6 +331,7 @@ public:
     }
 
     std::string structured(const Stmt* s) {
+        if (auto it = m_.lifted_of.find(s); it != m_.lifted_of.end()) return lifted_statement(*it->second);
         if (const auto* c = dyn_cast<CompoundStmt>(s)) {
             std::string out = "{ ";
             std::vector<const Stmt*> body(c->body_begin(), c->body_end());
@@ -447,7 +475,109 @@ public:
         return out + "} ";
     }
 
+    // A statement whose calls are evaluated ahead (passes/lifting.hpp): the prelude computes the
+    // temporaries in evaluation order (each under the conditions that guard it), the statement reads
+    // them, and they are destroyed at the end of the full-expression.
+    std::string prelude(const LiftedStatement& l) {
+        std::string out;
+        for (auto& t : l.temps)
+            if (!t->flag_path.empty()) out += frm(t->flag_path) + " = false; ";
+        for (auto& t : l.temps) {
+            std::string guard;
+            for (auto& [g, value] : t->guards) {
+                if (cx_.options.plant == PlantedBug::eval_skipped_and && t->from_and && value && !planted_and_) continue;
+                guard += std::string(guard.empty() ? "" : " && ") + (value ? "" : "!") + frm(g->path);
+            }
+            if (cx_.options.plant == PlantedBug::eval_skipped_and && t->from_and) planted_and_ = true;  // planted bug 3
+            std::string body;
+            const std::string slot = frm(t->path);
+            if (t->point) {
+                SuspendPoint& p = *t->point;
+                if (p.kind == SuspendKind::embedded) {
+                    suspend(p, p.callee->returns_void ? "" : slot + ".ptr()", body);
+                } else {
+                    std::string v = suspend(p, "", body);
+                    body += "::zsync::gen::emplace(" + slot + ".ptr(), [&]() -> " + t->type + " { return " + v + "; }); ";
+                }
+            } else if (t->kind == LiftTemp::Kind::boolean) {
+                body += slot + " = static_cast<bool>(" + expr(t->computed) + "); ";
+            } else if (t->kind == LiftTemp::Kind::pointer) {
+                body += slot + " = &(" + expr(t->computed) + "); ";
+            } else {
+                body += "::zsync::gen::emplace(" + slot + ".ptr(), [&]() -> " + t->type + " { return " + expr(t->computed) + "; }); ";
+            }
+            if (!t->flag_path.empty()) body += frm(t->flag_path) + " = true; ";
+            out += guard.empty() ? body : "if (" + guard + ") { " + body + "} ";
+            // From here on the statement (and later temporaries) read the value.
+            if (t->kind == LiftTemp::Kind::pointer) repl_[t->expr] = "(*" + slot + ")";
+            else if (t->kind == LiftTemp::Kind::boolean) repl_[t->expr] = slot;
+            else if (t->point && t->point->callee && t->point->callee->returns_void) repl_[t->expr] = "(void)0";
+            else repl_[t->expr] = "static_cast<" + t->type + "&&>(" + slot + ".get())";
+        }
+        return out;
+    }
+
+    std::string lifted_statement(const LiftedStatement& l) {
+        repl_.clear();
+        std::string out = prelude(l);
+        const std::string done = lifted_cleanup(l, nullptr);
+        const Stmt* s = l.statement;
+        const std::string cond = l.cond_type.empty() ? std::string() : frm(l.path) + ".zs_cond";
+        if (const auto* r = dyn_cast<ReturnStmt>(s)) {
+            const std::string cleanup = cleanup_text(cx_, m_, r, nullptr);
+            if (m_.returns_void) out += expr(r->getRetValue()) + "; ";
+            else out += "::zsync::gen::emplace(" + frm(names::dest) + ", [&]() -> " + m_.result_type + " { return " +
+                        expr(r->getRetValue()) + "; }); ";
+            out += done + cleanup + finish_tail(m_) + " ";
+        } else if (const auto* d = dyn_cast<DeclStmt>(s)) {
+            const auto* v = cast<VarDecl>(d->getSingleDecl());
+            if (auto it = m_.var_of.find(v); it != m_.var_of.end()) construct(*it->second, v, nullptr, out);
+            else out += range(d->getBeginLoc(), v->getInit()->getBeginLoc()) + expr(v->getInit()) + "; ";
+            out += done;
+        } else if (const auto* i = dyn_cast<IfStmt>(s)) {
+            std::string head = out + cond + " = static_cast<bool>(" + expr(l.full) + "); " + done;
+            repl_.clear();
+            const bool scoped = i->getInit() != nullptr;
+            if (i->getConditionVariable())
+                cx_.diags.error(i->getBeginLoc(), "a suspending call in an if with a condition variable", "declare the variable before the if");
+            out = scoped ? "{ " + stmt(i->getInit()) + head : head;
+            out += "if (" + cond + ") " + stmt(i->getThen());
+            if (i->getElse()) out += "else " + stmt(i->getElse());
+            if (scoped) out += scope_end(i) + "} ";
+            return out;
+        } else if (const auto* sw = dyn_cast<SwitchStmt>(s)) {
+            std::string head = out + cond + " = " + expr(l.full) + "; " + done;
+            repl_.clear();
+            const bool scoped = sw->getInit() != nullptr;
+            out = scoped ? "{ " + stmt(sw->getInit()) + head : head;
+            out += "switch (" + cond + ") " + stmt(sw->getBody());
+            if (scoped) out += scope_end(sw) + "} ";
+            return out;
+        } else if (const auto* w = dyn_cast<WhileStmt>(s)) {
+            std::string head = out + cond + " = static_cast<bool>(" + expr(l.full) + "); " + done + "if (!" + cond + ") break; ";
+            repl_.clear();
+            return "while (true) { " + head + stmt(w->getBody()) + "} ";
+        } else if (const auto* f = dyn_cast<ForStmt>(s)) {
+            std::string head = out + cond + " = static_cast<bool>(" + expr(l.full) + "); " + done + "if (!" + cond + ") break; ";
+            repl_.clear();
+            std::string o = "{ " + stmt(f->getInit());
+            o += "for (; ; " + (f->getInc() ? expr(f->getInc()) : std::string()) + ") { " + head + stmt(f->getBody()) + "} ";
+            return o + scope_end(f) + "} ";
+        } else if (const auto* d = dyn_cast<DoStmt>(s)) {
+            // `continue` in the body comes here (printer/edits.cpp): the condition is evaluated first.
+            std::string head = out + cond + " = static_cast<bool>(" + expr(l.full) + "); " + done + "if (!" + cond + ") break; ";
+            repl_.clear();
+            return "do { " + stmt(d->getBody()) + names::continue_label(l.member) + ":; " + head + "} while (true); ";
+        } else {
+            out += expr(l.full) + "; " + done;
+        }
+        repl_.clear();
+        return out;
+    }
+
 private:
+    std::map<const Expr*, std::string> repl_;  // lifted expressions -> their temporaries, while printing one
+    bool planted_and_ = false;
     Context& cx_;
     FunctionModel& m_;
     bool planted_ = false;
