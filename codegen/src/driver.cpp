@@ -82,11 +82,22 @@ struct Consumer : clang::ASTConsumer {
                 }
                 roots.push_back(f);
             }
-        for (const clang::FunctionDecl* f : methods)
-            if (sus.annotated(f))
-                diags.error(f->getLocation(), "'" + qualified_name(f) + "' is a member, friend or local function "
-                            "annotated zsync::stackless; only free functions at namespace scope have frames in part 1",
-                            "make it a free function at namespace scope taking the object by reference");
+        for (const clang::FunctionDecl* f : methods) {
+            if (!sus.annotated(f)) continue;
+            if (llvm::isa<clang::CXXMethodDecl>(f) && f->getFriendObjectKind() == clang::Decl::FOK_None) {
+                if (std::string why = member_frame_refusal(sm, f); !why.empty()) {
+                    if (f->isFirstDecl())
+                        diags.error(f->getLocation(), "member function '" + qualified_name(f) + "' cannot have a frame: " + why,
+                                    "make it a free function taking the object by reference");
+                } else if (f->doesThisDeclarationHaveABody()) {
+                    roots.push_back(f);
+                }
+                continue;
+            }
+            diags.error(f->getLocation(), "'" + qualified_name(f) + "' is a friend or local function annotated "
+                        "zsync::stackless; frames exist for free functions at namespace scope and for members",
+                        "make it a free function at namespace scope taking the object by reference");
+        }
         for (const clang::FunctionDecl* f : roots) {
             if (const auto* cb = f->getBody(); cb && llvm::isa<clang::CoroutineBodyStmt>(cb)) {
                 diags.error(f->getLocation(), "'" + qualified_name(f) + "' is a C++20 coroutine and annotated zsync::stackless",
@@ -114,9 +125,11 @@ struct Consumer : clang::ASTConsumer {
             const std::string base = m->decl->getNameAsString();
             m->frame_name = names::frame(base, used_names[base]++);
             std::string q;
-            for (const clang::DeclContext* c = m->decl->getDeclContext(); c && !c->isTranslationUnit(); c = c->getParent())
+            for (const clang::DeclContext* c = m->decl->getDeclContext(); c && !c->isTranslationUnit(); c = c->getParent()) {
                 if (const auto* ns = llvm::dyn_cast<clang::NamespaceDecl>(c); ns && !ns->isAnonymousNamespace())
                     q = ns->getNameAsString() + "::" + q;
+                if (const auto* rd = llvm::dyn_cast<clang::CXXRecordDecl>(c)) q = rd->getNameAsString() + "::" + q;
+            }
             m->frame_qualified = "::" + q + m->frame_name;
         }
         for (FunctionModel* m : order) lay_out(cx, *m);
@@ -126,8 +139,23 @@ struct Consumer : clang::ASTConsumer {
         std::map<FunctionModel*, unsigned> line_of;
         std::map<FunctionModel*, FunctionModel*> host_of;  // out-of-file frame -> the frame it is printed with
         auto in_main = [&](FunctionModel* m) { return sm.isInMainFile(sm.getFileLoc(m->decl->getLocation())); };
+        // A member's frame is nested in its class, before the closing brace.
+        auto class_of = [](FunctionModel* m) { return static_cast<const clang::CXXRecordDecl*>(m->member_of); };
+        auto class_begin = [&](FunctionModel* m) { return sm.getExpansionLineNumber(class_of(m)->getBeginLoc()); };
+        auto class_end = [&](FunctionModel* m) { return sm.getExpansionLineNumber(class_of(m)->getBraceRange().getEnd()); };
         for (FunctionModel* m : order) {
             if (!in_main(m)) continue;
+            if (m->member_of) {
+                for (FunctionModel* c : m->callees) {
+                    if (!in_main(c) || class_of(c) == class_of(m)) continue;
+                    if ((c->member_of ? class_end(c) : line_of[c]) >= class_begin(m))
+                        diags.error(m->decl->getLocation(), "'" + c->name + "' (called by the member '" + m->name +
+                                    "') is defined after the class; its frame must precede the class's",
+                                    "define '" + c->name + "' before the class");
+                }
+                line_of[m] = class_end(m);
+                continue;
+            }
             unsigned line = sm.getExpansionLineNumber(m->decl->getEndLoc());
             for (FunctionModel* c : m->callees) {
                 if (!in_main(c)) continue;
@@ -150,6 +178,7 @@ struct Consumer : clang::ASTConsumer {
                 for (FunctionModel* c : m->callees) host(c, m);
         for (FunctionModel* m : order) prepare_edits(cx, *m);
         std::map<unsigned, std::string> inserts;
+        std::map<const clang::CXXRecordDecl*, std::string> class_inserts;  // member frames, per class
         std::map<FunctionModel*, std::string> hosted;  // out-of-file frames, printed before their host
         std::string report;
         auto namespaces_of = [](const clang::FunctionDecl* f, bool& only_namespaces) {
@@ -181,6 +210,17 @@ struct Consumer : clang::ASTConsumer {
                 hosted[host_of[m]] += "\n";
                 ++result.frames;
                 report += "frame " + m->name + " (" + m->frame_name + ", from another file): embedded frame " +
+                          std::to_string(m->size) + " bytes, align " + std::to_string(m->align) + "\n";
+                for (const LayoutLine& l : m->layout) report += "  " + std::to_string(l.size) + "\t" + l.what + "\n";
+                continue;
+            }
+            if (m->member_of) {
+                if (hosted.count(m))
+                    diags.error(m->decl->getLocation(), "member '" + m->name + "' embeds a library frame; call it from a "
+                                "free function, or call the library function from one", "");
+                class_inserts[class_of(m)] += pf.in_namespace;
+                ++result.frames;
+                report += "frame " + m->name + " (" + m->frame_name + ", nested in its class): embedded frame " +
                           std::to_string(m->size) + " bytes, align " + std::to_string(m->align) + "\n";
                 for (const LayoutLine& l : m->layout) report += "  " + std::to_string(l.size) + "\t" + l.what + "\n";
                 continue;
@@ -218,6 +258,11 @@ struct Consumer : clang::ASTConsumer {
         const std::string file = sm.getFileEntryRefForID(main)->getName().str();
         clang::Rewriter out(sm, ast.getLangOpts());
         const unsigned last_line = sm.getLineNumber(main, sm.getFileIDSize(main));
+        for (auto& [rd, text] : class_inserts) {
+            const clang::SourceLocation brace = sm.getFileLoc(rd->getBraceRange().getEnd());
+            const unsigned line = sm.getExpansionLineNumber(brace);
+            out.InsertTextBefore(brace, "\npublic:\n" + text + "#line " + std::to_string(line) + " \"" + file + "\"\n");
+        }
         for (auto& [line, text] : inserts) {
             const std::string tail = "#line " + std::to_string(line + 1) + " \"" + file + "\"\n";
             if (line >= last_line) {

@@ -118,6 +118,9 @@ struct FunctionModel {
     const clang::FunctionDecl* decl = nullptr;
     bool annotated = false;          // has [[clang::annotate("zsync::stackless")]]: registered by address
     bool in_main_file = true;        // else defined elsewhere (a module interface): embedded only, never registered
+    const void* member_of = nullptr; // the class (a CXXRecordDecl) whose member it is: its frame is nested there
+    bool has_self = false;           // a non-static member: the frame holds the object's address
+    std::string self_type;           // "const C" / "C"
     std::string name;                // qualified, for diagnostics and the descriptor
     std::string frame_name;          // the generated struct
     std::string frame_qualified;     // how other frames name it

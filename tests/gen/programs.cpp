@@ -362,4 +362,59 @@ Result<int> expressions(Io io, int n) {
     return total + i + last + v(value_after(io, 0));                         // a return value
 }
 
+// ---- member functions that suspend (zsync-gen part 2) --------------------------------------------
+
+class Account {
+public:
+    explicit Account(int start) : balance_(start) {}
+    // Annotated, defined out of the class below: its frame is nested in the class (private access).
+    [[clang::annotate("zsync::stackless")]]
+    Result<int> deposit(Io io, int amount);
+    // A const member that reads a private member across a suspension.
+    Result<int> audit(Io io) const {
+        Tracked seen(balance_);
+        auto r = io.yield();
+        if (!r) return r.error();
+        return balance_ + seen.value() - seen.value();
+    }
+    // A member calling a private member on itself and a member on another object.
+    Result<int> transfer_to(Io io, Account& other, int amount) {
+        auto a = withdraw(io, amount);
+        if (!a) return a.error();
+        auto b = other.deposit(io, amount);
+        if (!b) return b.error();
+        return *a + *b;
+    }
+
+private:
+    Result<int> withdraw(Io io, int amount) {
+        if (auto r = io.yield(); !r) return r.error();
+        balance_ -= amount;
+        return balance_;
+    }
+    int balance_;
+    std::string log_ = "account history, long enough to live on the heap";
+};
+
+Result<int> Account::deposit(Io io, int amount) {
+    auto r = io.sleep(0ms);
+    if (!r) return r.error();
+    balance_ += amount;
+    log_ += "+" + std::to_string(amount);
+    return balance_ + static_cast<int>(this->log_.size()) - static_cast<int>(log_.size());
+}
+
+[[clang::annotate("zsync::stackless")]]
+Result<int> members(Io io, int amount) {
+    Account a(100), b(5);
+    auto x = a.transfer_to(io, b, amount);
+    if (!x) return x.error();
+    auto y = b.audit(io);
+    if (!y) return y.error();
+    const Account& view = a;
+    auto z = view.audit(io);
+    if (!z) return z.error();
+    return *x * 1000 + *y * 10 + *z;
+}
+
 }  // namespace progs

@@ -30,4 +30,5 @@ Result<int> log_lines(Io io, zsync::File out, int n);
 void touch(Io io, int& counter);
 Result<int> void_callee(Io io, int n);
 Result<int> expressions(Io io, int n);
+Result<int> members(Io io, int amount);
 }  // namespace progs

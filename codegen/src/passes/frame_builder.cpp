@@ -343,10 +343,17 @@ FunctionModel* build_frame(Context& cx, Suspension& sus, const clang::FunctionDe
     m.name = qualified_name(f);
     const unsigned errors_before = cx.diags.all().size();
 
-    if (llvm::isa<clang::CXXMethodDecl>(f)) {
-        cx.diags.error(f->getLocation(), "member function '" + m.name + "' is annotated zsync::stackless; suspending "
-                       "member functions are zsync-gen part 2", "make it a free function taking the object by reference");
-        return nullptr;
+    if (const auto* md = llvm::dyn_cast<clang::CXXMethodDecl>(f)) {
+        if (std::string why = member_frame_refusal(cx.sm, f); !why.empty()) {
+            cx.diags.error(f->getLocation(), "member function '" + m.name + "' cannot have a frame: " + why,
+                           "make it a free function taking the object by reference");
+            return nullptr;
+        }
+        m.member_of = md->getParent();
+        if (md->isInstance()) {
+            m.self_type = (md->isConst() ? "const " : "") + cx.type_name(cx.ast.getRecordType(md->getParent()));
+            m.has_self = true;
+        }
     }
     if (f->isTemplated() || f->isTemplateInstantiation()) {
         cx.diags.error(f->getLocation(), "function template '" + m.name + "' cannot have a frame yet",

@@ -141,6 +141,10 @@ void lay_out(Context& cx, FunctionModel& m) {
         frame.add(8, 8);
         m.layout.push_back({"result pointer", 8});
     }
+    if (m.has_self) {
+        frame.add(8, 8);
+        m.layout.push_back({"object pointer (this)", 8});
+    }
     if (m.uses_operation) {
         std::uint64_t oa = 8;
         std::uint64_t os = operation_size(cx, oa);

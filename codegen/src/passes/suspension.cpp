@@ -67,6 +67,23 @@ struct CallCollector : clang::RecursiveASTVisitor<CallCollector> {
 
 }  // namespace
 
+std::string member_frame_refusal(const clang::SourceManager& sm, const clang::FunctionDecl* f) {
+    const auto* m = llvm::dyn_cast<clang::CXXMethodDecl>(f);
+    if (!m) return "not a member function";
+    const clang::CXXRecordDecl* c = m->getParent();
+    if (c->isLambda()) return "it is a lambda's call operator";
+    if (llvm::isa<clang::CXXConstructorDecl, clang::CXXDestructorDecl, clang::CXXConversionDecl>(m))
+        return "constructors, destructors and conversions cannot suspend";
+    if (m->isVirtual() && !m->hasAttr<clang::FinalAttr>() && !c->hasAttr<clang::FinalAttr>())
+        return "it is virtual (a call may reach an override zsync-gen cannot see)";
+    if (c->isUnion() || c->isTemplated() || c->getDescribedClassTemplate() || llvm::isa<clang::ClassTemplateSpecializationDecl>(c))
+        return "its class is a union or a template";
+    if (!c->getDeclContext()->getRedeclContext()->isFileContext()) return "its class is nested or local";
+    if (!c->getDefinition() || !sm.isInMainFile(sm.getFileLoc(c->getDefinition()->getLocation())))
+        return "its class is defined in another file (the frame is nested in the class)";
+    return {};
+}
+
 const Leaf* find_leaf(const std::string& name) {
     for (const Leaf& l : leaves)
         if (name == l.qualified_name) return &l;
@@ -133,7 +150,7 @@ CallClass Suspension::classify(const clang::CallExpr* call) {
         out.callee = def;
         return out;
     }
-    if (here && !llvm::isa<clang::CXXMethodDecl>(def)) {
+    if (here && (!llvm::isa<clang::CXXMethodDecl>(def) || member_frame_refusal(cx_.sm, def).empty())) {
         if (in_progress_.count(def) && !memo_.count(def)) {
             pending_[def].push_back(call);  // a cycle: an error if def turns out to suspend
             return out;
@@ -152,8 +169,8 @@ CallClass Suspension::classify(const clang::CallExpr* call) {
                       "use a leaf (Io::sleep_until, File::read/write, Io::operate, ...) or an annotated free function "
                       "(zsync::write_all, zsync::read_exact), or run this function on a stackful backend");
     if (here && llvm::isa<clang::CXXMethodDecl>(def))
-        return refuse("member function '" + name + "' is passed an Io; suspending member functions are zsync-gen "
-                      "part 2",
+        return refuse("member function '" + name + "' is passed an Io but cannot have a frame: " +
+                      member_frame_refusal(cx_.sm, def),
                       "make it a free function taking the object by reference");
     if (def && !here && !llvm::isa<clang::CXXMethodDecl>(def) && def->doesThisDeclarationHaveABody()) {
         if (!suspends(def)) return out;  // visible (a header, a module interface) and it never waits

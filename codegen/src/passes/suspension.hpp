@@ -47,4 +47,9 @@ private:
 
 const Leaf* find_leaf(const std::string& qualified_name);
 
+// Why a member function cannot have a frame nested in its class ("" when it can): the class must be
+// defined in this file at namespace scope (not a template, a union or a lambda), and the function must
+// not be a constructor, destructor or conversion, nor virtual unless final.
+std::string member_frame_refusal(const clang::SourceManager& sm, const clang::FunctionDecl* f);
+
 }  // namespace zsync_gen

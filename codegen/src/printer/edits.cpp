@@ -129,6 +129,25 @@ struct Editor : clang::RecursiveASTVisitor<Editor> {
         return true;
     }
 
+    // In a member's frame the object is fr->zs_self: `this` says so, and an implicit `this->` is spelt.
+    bool VisitCXXThisExpr(clang::CXXThisExpr* t) {
+        if (!m.has_self) return true;
+        const std::string self = std::string(names::self) + "->zs_self";
+        if (!t->isImplicit()) {
+            replace(t->getSourceRange(), self);
+            return true;
+        }
+        const clang::Stmt* up = m.parents->getParent(t);
+        while (up && llvm::isa<clang::ImplicitCastExpr>(up)) up = m.parents->getParent(up);
+        if (const auto* me = llvm::dyn_cast_or_null<clang::MemberExpr>(up)) {
+            clang::SourceLocation first = me->getBeginLoc();
+            const unsigned len = clang::Lexer::MeasureTokenLength(first, cx.sm, cx.lang);
+            const std::string tok(cx.sm.getCharacterData(first), len);
+            replace(clang::SourceRange(first, first), self + "->" + tok);
+        }
+        return true;
+    }
+
     bool TraverseLambdaExpr(clang::LambdaExpr* l) {
         // Explicit captures of frame-held locals become init-captures; the body keeps its names.
         for (const clang::LambdaCapture& c : l->explicit_captures()) {
@@ -235,6 +254,7 @@ void prepare_edits(Context& cx, FunctionModel& m) {
         Editor& e;
         explicit Refs(Editor& ed) : e(ed) {}
         bool VisitDeclRefExpr(clang::DeclRefExpr* d) { return e.VisitDeclRefExpr(d); }
+        bool VisitCXXThisExpr(clang::CXXThisExpr* t) { return e.VisitCXXThisExpr(t); }
         bool TraverseLambdaExpr(clang::LambdaExpr* l) { return e.TraverseLambdaExpr(l); }
     } refs(e);
     refs.TraverseStmt(const_cast<clang::Stmt*>(m.decl->getBody()));

@@ -98,11 +98,12 @@ PrintedFrame print_frame(Context& cx, FunctionModel& m) {
     s += "// zsync-gen: the stackless frame of " + m.name + " (" + std::to_string(m.size) + " bytes)\n";
     s += "struct " + m.frame_name + " { int " + names::state + "; ";
     if (!m.returns_void) s += m.result_type + "* " + names::dest + "; ";
+    if (m.has_self) s += m.self_type + "* zs_self; ";
     if (m.uses_operation) s += std::string("::zsync::Operation ") + names::operation + "; ";
     for (FrameVar* p : m.params) s += member_decl(*p);
     s += scope_members(*m.scopes[0]);
     s += "\n";
-    s += start_function(m) + "\n";
+    if (!m.member_of) s += start_function(m) + "\n";  // members are embedded only (no task entry)
     s += "static ::zsync::Operation* zs_resume(void* zs_mem) noexcept { auto* fr = ::zsync::gen::frame_at<" + m.frame_name +
          ">(zs_mem); switch (fr->" + names::state + ") { case 0: break; ";
     for (auto& p : m.points)
@@ -116,7 +117,7 @@ PrintedFrame print_frame(Context& cx, FunctionModel& m) {
          ") == " + std::to_string(m.align) + ", \"zsync-gen: the frame of " + m.name +
          " is not the size the generator reported\");\n";
     out.frame_size = m.size;
-    if (!m.annotated || !m.in_main_file) return out;  // embedded only: the function that embeds it is registered
+    if (!m.annotated || !m.in_main_file || m.member_of) return out;  // embedded only: the function that embeds it is registered
 
     // The descriptor: frame_size<F> is the frame, the result it constructs in place, and (when F takes
     // references) the argument block they point into.

@@ -131,6 +131,19 @@ public:
         out += "{ auto* zs_c = ::zsync::gen::begin_frame<" + c.frame_qualified + ">(" + storage + "); zs_c->" +
                names::state + " = 0; ";
         if (!c.returns_void) out += std::string("zs_c->") + names::dest + " = " + dest + "; ";
+        if (c.has_self) {
+            // The object the member is called on: its address (the object outlives the call, as in C++).
+            const auto* mc = dyn_cast<CXXMemberCallExpr>(p.call);
+            const Expr* obj = mc ? mc->getImplicitObjectArgument() : nullptr;
+            std::string self;
+            if (!obj || (isa<CXXThisExpr>(obj->IgnoreImpCasts()) && cast<CXXThisExpr>(obj->IgnoreImpCasts())->isImplicit()))
+                self = frm("zs_self");
+            else if (obj->getType()->isPointerType())
+                self = "(" + expr(obj) + ")";
+            else
+                self = "&(" + expr(obj) + ")";
+            out += "zs_c->zs_self = " + self + "; ";
+        }
         const auto* fd = p.call->getDirectCallee();
         for (unsigned i = 0; i < c.params.size(); ++i) {
             const FrameVar& pv = *c.params[i];
