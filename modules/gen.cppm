@@ -86,6 +86,7 @@ struct Abi {
         std::conditional_t<std::is_void_v<R>, NoResult, Slot<std::conditional_t<std::is_void_v<R>, int, R>>> result;
         std::conditional_t<KeepArgs, Slot<Args>, NoArgs> args;
         bool taken = false;
+        bool threw = false;  // an exception left the function: the result is task_threw
     };
 
     static void init(void* memory, void* args) noexcept {
@@ -102,10 +103,26 @@ struct Abi {
         }, a->args);
         if constexpr (!KeepArgs) std::destroy_at(a);
     }
-    static Operation* resume(void* memory) noexcept { return Frame::zs_resume(&static_cast<Top*>(memory)->frame); }
+    // No exception crosses the ABI (docs/frame-abi.md): one that leaves the function has already
+    // unwound the frame (it is finished) and becomes the task's task_threw, as on a stackful backend.
+    static Operation* resume(void* memory) noexcept {
+        Top* t = static_cast<Top*>(memory);
+#if defined(__cpp_exceptions)
+        try {
+            return Frame::zs_resume(&t->frame);
+        } catch (...) {
+            t->threw = true;
+            return nullptr;
+        }
+#else
+        return Frame::zs_resume(&t->frame);
+#endif
+    }
     static void take_result(void* memory, void* result) noexcept {
         Top* t = static_cast<Top*>(memory);
-        if constexpr (std::is_void_v<R>) {
+        if (t->threw) {
+            std::construct_at(static_cast<Out*>(result), Error(Errc::task_threw, Op::async));
+        } else if constexpr (std::is_void_v<R>) {
             std::construct_at(static_cast<Out*>(result));
         } else {
             std::construct_at(static_cast<Out*>(result), std::move(t->result.get()));
@@ -115,7 +132,7 @@ struct Abi {
     }
     static void destroy(void* memory) noexcept {
         Top* t = static_cast<Top*>(memory);
-        const bool finished = t->frame.zs_state == -1;
+        const bool finished = t->frame.zs_state == -1 && !t->threw;
         Frame::zs_destroy(&t->frame);
         if constexpr (!std::is_void_v<R>) {
             if (finished && !t->taken) t->result.destroy();

@@ -49,6 +49,7 @@ struct FrameVar {
     std::string path;             // member access path below `fr->`
     Scope* scope = nullptr;
     std::uint64_t size = 0, align = 1;
+    int alive_bit = -1;           // exception-aware frames: which bit of zs_alive says it is constructed
 };
 
 enum class SuspendKind { leaf, embedded };
@@ -81,6 +82,7 @@ struct LiftTemp {
     std::vector<std::pair<LiftTemp*, bool>> guards;  // computed only when each guard's value equals the bool
     bool from_and = false;  // guarded through && (the planted bug 3 drops these guards)
     std::string member, path, flag_member, flag_path;  // flag: constructed (conditional temps with destructors)
+    int alive_bit = -1;
 };
 
 // A statement whose full-expression holds suspending calls that are not the whole of it.
@@ -144,6 +146,9 @@ struct FunctionModel {
     std::map<const clang::Stmt*, Scope*> scope_of;      // scope statements (range-for: the outer scope)
     std::map<const clang::VarDecl*, const clang::Stmt*> declared_by;  // DeclStmt / if / for / range-for
     std::set<const clang::Stmt*> structured;  // printed statement by statement (suspension or frame decl inside)
+    bool exceptions = false;         // native build: exceptions unwind the frame and reach callers' handlers
+    int alive_count = 0;             // bits of zs_alive (objects with destructors, for unwinding)
+    std::vector<const clang::Stmt*> tries;  // try statements, in source order (their labels: zs_try_<index>)
     bool laid_out = false;
     bool failed = false;
 };

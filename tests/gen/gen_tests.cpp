@@ -73,6 +73,9 @@ std::vector<std::pair<std::string, std::string>> check_all(zsync::Io io) {
         both(("expressions n=" + std::to_string(n)).c_str(), differential<&progs::expressions>(io, n),
              destroy_at_every_point<&progs::expressions>(io, n));
     both("members", differential<&progs::members>(io, 30), destroy_at_every_point<&progs::members>(io, 30));
+    for (int when : {0, 1, 2, 4})
+        both(("exceptions when=" + std::to_string(when)).c_str(), differential<&progs::exceptions>(io, when),
+             destroy_at_every_point<&progs::exceptions>(io, when));
     both("void_callee", differential<&progs::void_callee>(io, 3), destroy_at_every_point<&progs::void_callee>(io, 3));
     return out;
 }
@@ -88,7 +91,7 @@ TEST_CASE("zsync-gen: every program's frame behaves as the plain function", "[ge
         INFO(name);
         CHECK(problem == "");
     }
-    CHECK(results.size() == 38);
+    CHECK(results.size() == 46);
     CHECK(gen_test::events.live == 0);
 }
 
@@ -100,6 +103,7 @@ TEST_CASE("zsync-gen: frames run the same work as the plain functions", "[gen]")
     CHECK(*progs::five_deep(rt.io(), 1) > 0);
     CHECK(*progs::init_statements(rt.io(), 4) == 4 + 20);
     CHECK(*progs::members(rt.io(), 30) == (70 + 35) * 1000 + 35 * 10 + 70);
+    CHECK(*progs::exceptions(rt.io(), 1) == 1 + 20 + 3000 + 7 + 100);
     CHECK(*progs::spans_and_lambdas(rt.io(), 4) == 1 + 2);
     TempFile log(rt.io(), "");
     CHECK(*progs::log_lines(rt.io(), log.file, 2) == 2);

@@ -417,4 +417,57 @@ Result<int> members(Io io, int amount) {
     return *x * 1000 + *y * 10 + *z;
 }
 
+// ---- exceptions (zsync-gen part 2, native builds) ----------------------------------------------
+
+struct Boom {
+    int code;
+};
+
+// Throws after one or two suspensions, with objects of its own alive: its frame unwinds them and the
+// exception reaches the caller's handler.
+Result<int> risky(Io io, int when) {
+    Tracked inner(when);
+    auto r = io.yield();
+    if (!r) return r.error();
+    if (when == 2) throw Boom{when};
+    std::string s = "a string alive across the second suspension, longer than the small buffer";
+    auto r2 = io.yield();
+    if (!r2) return r2.error();
+    if (when == 3) throw Boom{when};
+    return when + static_cast<int>(s.size()) - static_cast<int>(s.size());
+}
+
+[[clang::annotate("zsync::stackless")]]
+Result<int> exceptions(Io io, int when) {
+    Tracked outer(100);
+    int caught = 0;
+    for (int i = 0; i < 2; ++i) {
+        try {
+            Tracked in_try(i);
+            auto v = risky(io, when + i);
+            if (!v) return v.error();
+            if (when == 4) throw Boom{40};  // thrown by this frame's own code, inside the try
+            caught += *v;
+        } catch (const Boom& b) {
+            caught += b.code * 10;
+        }
+        auto after = io.yield();
+        if (!after) return after.error();
+    }
+    try {
+        try {
+            std::string held = "held by a nested try across a suspension, long enough to allocate";
+            auto v = risky(io, 3);
+            if (!v) return v.error();
+            caught += *v + static_cast<int>(held.size());
+        } catch (const Boom& b) {
+            caught += b.code * 1000;
+            throw Boom{b.code + 1};  // rethrown to the outer try
+        }
+    } catch (...) {
+        caught += 7;
+    }
+    return caught + outer.value();
+}
+
 }  // namespace progs

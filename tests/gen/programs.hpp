@@ -31,4 +31,5 @@ void touch(Io io, int& counter);
 Result<int> void_callee(Io io, int n);
 Result<int> expressions(Io io, int n);
 Result<int> members(Io io, int amount);
+Result<int> exceptions(Io io, int when);
 }  // namespace progs

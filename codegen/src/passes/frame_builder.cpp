@@ -578,6 +578,24 @@ FunctionModel* build_frame(Context& cx, Suspension& sus, const clang::FunctionDe
                                "capture it explicitly: [&" + v->getName().str() + "] or [" + v->getName().str() + "]");
         }
     }
+    m.exceptions = cx.lang.CXXExceptions;
+    for (auto& p : m.points)
+        for (const clang::Stmt* s = p->call; s; s = pm.getParent(s))
+            if (llvm::isa<clang::CXXCatchStmt>(s)) {
+                cx.diags.error(p->call->getBeginLoc(), "a suspending call inside a catch handler (C++ coroutines forbid it "
+                               "too: the exception being handled would have to live across the suspension)",
+                               "keep what the handler needs in a local, and suspend after the handler");
+                break;
+            }
+    for (auto& p : m.points) {
+        std::vector<const clang::Stmt*> chain;
+        for (const clang::Stmt* s = p->call; s; s = pm.getParent(s))
+            if (llvm::isa<clang::CXXTryStmt>(s)) chain.insert(chain.begin(), s);
+        for (const clang::Stmt* t : chain)
+            if (std::find(m.tries.begin(), m.tries.end(), t) == m.tries.end()) m.tries.push_back(t);
+    }
+    if (!m.tries.empty() && !m.exceptions)
+        cx.diags.error(m.tries.front()->getBeginLoc(), "try around a suspension in a build without exceptions", "remove the try");
     plan_lifting(cx, m);
     for (auto& l : m.lifted) {
         auto it = m.scope_of.find(l->statement);

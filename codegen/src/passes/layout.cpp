@@ -145,6 +145,18 @@ void lay_out(Context& cx, FunctionModel& m) {
         frame.add(8, 8);
         m.layout.push_back({"object pointer (this)", 8});
     }
+    if (m.exceptions) {
+        for (auto& v : m.vars)
+            if ((v->kind == FrameVar::Kind::slot && v->needs_destroy) || v->kind == FrameVar::Kind::result) v->alive_bit = m.alive_count++;
+        for (auto& l : m.lifted)
+            for (auto& t : l->temps)
+                if (t->needs_destroy && t->kind == LiftTemp::Kind::value) t->alive_bit = m.alive_count++;
+        if (m.alive_count) {
+            const std::uint64_t words = (m.alive_count + 63) / 64;
+            frame.add(8 * words, 8);
+            m.layout.push_back({"constructed-object bits (unwinding on an exception)", 8 * words});
+        }
+    }
     if (m.uses_operation) {
         std::uint64_t oa = 8;
         std::uint64_t os = operation_size(cx, oa);

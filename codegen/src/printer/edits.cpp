@@ -26,10 +26,48 @@ std::string access(const FunctionModel& m, const FrameVar& v) {
     return {};
 }
 
+std::string mark_alive(int bit, const std::string& base) {
+    if (bit < 0) return {};
+    return base + "->zs_alive[" + std::to_string(bit / 64) + "] |= (1ull << " + std::to_string(bit % 64) + "); ";
+}
+std::string mark_dead(int bit, const std::string& base) {
+    if (bit < 0) return {};
+    return base + "->zs_alive[" + std::to_string(bit / 64) + "] &= ~(1ull << " + std::to_string(bit % 64) + "); ";
+}
+std::string if_alive(int bit, const std::string& then) {
+    if (bit < 0 || then.empty()) return then;
+    return "if (fr->zs_alive[" + std::to_string(bit / 64) + "] & (1ull << " + std::to_string(bit % 64) + ")) { " + then + "} ";
+}
+
+std::string clear_alive(const FunctionModel& m, const std::string& base) {
+    std::string out;
+    for (int w = 0; w < (m.alive_count + 63) / 64; ++w) out += base + "->zs_alive[" + std::to_string(w) + "] = 0; ";
+    return out;
+}
+
+std::string try_label(const FunctionModel& m, const clang::Stmt* t) {
+    for (size_t i = 0; i < m.tries.size(); ++i)
+        if (m.tries[i] == t) return "zs_try_" + std::to_string(i);
+    return "zs_try_unknown";
+}
+
+std::string dispatch_target(const FunctionModel& m, const SuspendPoint& p, const clang::Stmt* inside) {
+    std::vector<const clang::Stmt*> chain;  // the try statements around p, outermost first
+    for (const clang::Stmt* s = p.call; s; s = m.parents->getParent(s))
+        if (llvm::isa<clang::CXXTryStmt>(s)) chain.insert(chain.begin(), s);
+    size_t next = 0;
+    if (inside)
+        for (size_t i = 0; i < chain.size(); ++i)
+            if (chain[i] == inside) next = i + 1;
+    return next < chain.size() ? try_label(m, chain[next]) : names::resume_label(p.state);
+}
+
 std::string destroy_text(const FunctionModel& m, const FrameVar& v) {
     (void)m;
-    if (v.kind == FrameVar::Kind::result) return std::string("::zsync::gen::destroy(") + names::self + "->" + names::dest + "); ";
-    if (v.kind == FrameVar::Kind::slot && v.needs_destroy) return std::string(names::self) + "->" + v.path + ".destroy(); ";
+    if (v.kind == FrameVar::Kind::result)
+        return std::string("::zsync::gen::destroy(") + names::self + "->" + names::dest + "); " + mark_dead(v.alive_bit);
+    if (v.kind == FrameVar::Kind::slot && v.needs_destroy)
+        return std::string(names::self) + "->" + v.path + ".destroy(); " + mark_dead(v.alive_bit);
     return {};
 }
 
@@ -272,7 +310,7 @@ std::string lifted_cleanup(const LiftedStatement& l, const LiftTemp* before) {
     for (size_t i = n; i-- > 0;) {
         const LiftTemp& t = *l.temps[i];
         if (!t.needs_destroy || t.kind != LiftTemp::Kind::value) continue;
-        const std::string d = std::string(names::self) + "->" + t.path + ".destroy(); ";
+        const std::string d = std::string(names::self) + "->" + t.path + ".destroy(); " + mark_dead(t.alive_bit);
         out += t.flag_path.empty() ? d : "if (" + std::string(names::self) + "->" + t.flag_path + ") " + d;
     }
     return out;

@@ -75,17 +75,35 @@ std::string destroy_function(Context& cx, FunctionModel& m) {
     return out;
 }
 
+// Every constructed object of the frame, innermost (last declared) first, then the parameters.
+std::string unwind_all(const FunctionModel& m) {
+    std::vector<std::pair<unsigned, std::string>> items;  // (order, text)
+    unsigned order = 0;
+    std::string params;
+    for (auto it = m.params.rbegin(); it != m.params.rend(); ++it) params += if_alive((*it)->alive_bit, destroy_text(m, **it));
+    for (auto& v : m.vars)
+        if (!v->parameter) items.push_back({order++, if_alive(v->alive_bit, destroy_text(m, *v))});
+    for (auto& l : m.lifted)
+        for (auto& t : l->temps)
+            if (t->alive_bit >= 0)
+                items.push_back({order++, if_alive(t->alive_bit, "fr->" + t->path + ".destroy(); " + mark_dead(t->alive_bit))});
+    std::string out;
+    for (auto it = items.rbegin(); it != items.rend(); ++it) out += it->second;
+    return out + params;
+}
+
 std::string start_function(FunctionModel& m) {
     std::string out = "static void zs_start(void* zs_mem";
     if (!m.returns_void) out += ", " + m.result_type + "* zs_dest";
     for (FrameVar* p : m.params) out += ", ::zsync::gen::Plain<" + p->type + ">& " + p->member;
     out += ") noexcept { auto* fr = ::zsync::gen::begin_frame<" + m.frame_name + ">(zs_mem); fr->" + names::state + " = 0; ";
+    out += clear_alive(m, "fr");
     if (!m.returns_void) out += std::string("fr->") + names::dest + " = zs_dest; ";
     for (FrameVar* p : m.params) {
         if (p->kind == FrameVar::Kind::dead) continue;
         if (p->kind == FrameVar::Kind::pointer) out += "fr->" + p->path + " = &" + p->member + "; ";
         else out += "::zsync::gen::emplace(fr->" + p->path + ".ptr(), [&]() -> " + p->type + " { return static_cast<" + p->type +
-                    "&&>(" + p->member + "); }); ";
+                    "&&>(" + p->member + "); }); " + mark_alive(p->alive_bit);
     }
     return out + "} ";
 }
@@ -99,18 +117,26 @@ PrintedFrame print_frame(Context& cx, FunctionModel& m) {
     s += "struct " + m.frame_name + " { int " + names::state + "; ";
     if (!m.returns_void) s += m.result_type + "* " + names::dest + "; ";
     if (m.has_self) s += m.self_type + "* zs_self; ";
+    if (m.alive_count) s += "unsigned long long zs_alive[" + std::to_string((m.alive_count + 63) / 64) + "]; ";
     if (m.uses_operation) s += std::string("::zsync::Operation ") + names::operation + "; ";
     for (FrameVar* p : m.params) s += member_decl(*p);
     s += scope_members(*m.scopes[0]);
     s += "\n";
     if (!m.member_of) s += start_function(m) + "\n";  // members are embedded only (no task entry)
-    s += "static ::zsync::Operation* zs_resume(void* zs_mem) noexcept { auto* fr = ::zsync::gen::frame_at<" + m.frame_name +
-         ">(zs_mem); switch (fr->" + names::state + ") { case 0: break; ";
+    // resume: a dispatch on the state, then the body. An exception-aware frame runs them in a try whose
+    // handler destroys what is constructed and rethrows (to the caller frame, or the descriptor, which
+    // reports task_threw); a suspension inside a user's try is reached through that try's own dispatch.
+    s += std::string("static ::zsync::Operation* zs_resume(void* zs_mem)") + (m.exceptions ? "" : " noexcept") +
+         " { auto* fr = ::zsync::gen::frame_at<" + m.frame_name + ">(zs_mem); ";
+    if (!m.tries.empty()) s += "bool zs_resuming = true; ";
+    if (m.exceptions) s += "try { ";
+    s += "switch (fr->" + std::string(names::state) + ") { case 0: break; ";
     for (auto& p : m.points)
-        if (p->statement) s += "case " + std::to_string(p->state) + ": goto " + names::resume_label(p->state) + "; ";
+        if (p->statement) s += "case " + std::to_string(p->state) + ": goto " + dispatch_target(m, *p, nullptr) + "; ";
     s += "default: __builtin_trap(); }\n";
     s += body_text(cx, m);
     s += m.returns_void ? finish_tail(m) : std::string("__builtin_trap();");
+    if (m.exceptions) s += "\n} catch (...) { " + unwind_all(m) + "fr->" + names::state + " = -1; throw; }";
     s += "\n}\n";
     s += destroy_function(cx, m) + "\n};\n";
     s += "static_assert(sizeof(" + m.frame_name + ") == " + std::to_string(m.size) + " && alignof(" + m.frame_name +
@@ -146,6 +172,7 @@ PrintedFrame print_frame(Context& cx, FunctionModel& m) {
     else add(m.result_size, m.result_align);
     add(1, 1);  // the argument block is counted below when kept
     add(1, 1);  // taken
+    add(1, 1);  // threw
     size = (size + align - 1) / align * align;
     out.frame_size = size;
 

@@ -24,6 +24,16 @@ PrintedFrame print_frame(Context& cx, FunctionModel& m);
 
 // Shared by the printer's files.
 std::string access(const FunctionModel& m, const FrameVar& v);
+// Exception-aware frames keep a bit per object with a destructor: set once constructed (`base` is the
+// frame pointer's name), cleared when destroyed, read when an exception unwinds the frame.
+std::string mark_alive(int bit, const std::string& base = "fr");
+std::string mark_dead(int bit, const std::string& base = "fr");
+std::string if_alive(int bit, const std::string& then);
+std::string clear_alive(const FunctionModel& m, const std::string& base);
+// Where resume's dispatch (inside == nullptr) or the dispatch inside try statement `inside` sends a
+// frame waiting at p: the next try around p (its label), or p's resume label.
+std::string dispatch_target(const FunctionModel& m, const SuspendPoint& p, const clang::Stmt* inside);
+std::string try_label(const FunctionModel& m, const clang::Stmt* t);
 std::string destroy_text(const FunctionModel& m, const FrameVar& v);
 // Destructors to run when control leaves from `at` up to (not including) the scopes outside `target`
 // (a loop or switch; nullptr: the whole function). `skip` is not destroyed (a returned NRVO variable).

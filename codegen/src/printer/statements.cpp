@@ -98,7 +98,7 @@ public:
     std::string suspend(SuspendPoint& p, const std::string& dest, std::string& out) {
         const std::string k = std::to_string(p.state);
         const std::string set_state = frm(names::state) + " = " + k + "; ";
-        const std::string label = names::resume_label(p.state) + ":; ";
+        const std::string label = names::resume_label(p.state) + ":; " + (m_.tries.empty() ? "" : "zs_resuming = false; ");
         if (p.kind == SuspendKind::leaf) {
             std::string op = p.leaf->operation;
             if (op == "@inplace") {
@@ -129,7 +129,7 @@ public:
         FunctionModel& c = *p.callee;
         const std::string storage = "&" + frm(p.storage_path) + ".frame";
         out += "{ auto* zs_c = ::zsync::gen::begin_frame<" + c.frame_qualified + ">(" + storage + "); zs_c->" +
-               names::state + " = 0; ";
+               names::state + " = 0; " + clear_alive(c, "zs_c");
         if (!c.returns_void) out += std::string("zs_c->") + names::dest + " = " + dest + "; ";
         if (c.has_self) {
             // The object the member is called on: its address (the object outlives the call, as in C++).
@@ -164,10 +164,12 @@ public:
                                     "pass a named local");
                 out += "zs_c->" + pv.path + " = &" + a + "; ";
             } else {
-                out += "::zsync::gen::emplace(zs_c->" + pv.path + ".ptr(), [&]() -> " + pv.type + " { return " + a + "; }); ";
+                out += "::zsync::gen::emplace(zs_c->" + pv.path + ".ptr(), [&]() -> " + pv.type + " { return " + a + "; }); " +
+                       mark_alive(pv.alive_bit, "zs_c");
             }
         }
-        out += "} " + set_state + names::resume_label(p.state) + ": if (::zsync::Operation* zs_o = " + c.frame_qualified +
+        out += "} " + set_state + names::resume_label(p.state) + ":; " + (m_.tries.empty() ? "" : "zs_resuming = false; ") +
+               "if (::zsync::Operation* zs_o = " + c.frame_qualified +
                "::zs_resume(" + storage + ")) return zs_o; " + c.frame_qualified + "::zs_destroy(" + storage + "); ";
         return {};
     }
@@ -256,6 +258,7 @@ public:
             if (p->kind == SuspendKind::embedded && !p->callee->returns_void && same_type(p->callee->decl->getReturnType(), v->getType()) &&
                 fv.kind != FrameVar::Kind::pointer) {
                 suspend(*p, target_ptr(fv), out);
+                out += mark_alive(fv.alive_bit);
                 return out;
             }
             std::string value;
@@ -269,7 +272,8 @@ public:
                 cx_.diags.error(v->getLocation(), "a reference initialised by a suspending call", "declare a value");
                 return out;
             }
-            out += "::zsync::gen::emplace(" + target_ptr(fv) + ", [&]() -> " + fv.type + " { return " + value + "; }); ";
+            out += "::zsync::gen::emplace(" + target_ptr(fv) + ", [&]() -> " + fv.type + " { return " + value + "; }); " +
+                   mark_alive(fv.alive_bit);
             if (p->kind == SuspendKind::embedded) out += value_slot(*p) + ".destroy(); ";
             return out;
         }
@@ -282,7 +286,7 @@ public:
         const auto* implicit_ctor = dyn_cast_or_null<CXXConstructExpr>(init);
         if (!init || (implicit_ctor && implicit_ctor->getNumArgs() == 0 && !implicit_ctor->getParenOrBraceRange().isValid() &&
                       !implicit_ctor->isListInitialization())) {
-            out += "::zsync::gen::emplace_default(" + target_ptr(fv) + "); ";  // T x;
+            out += "::zsync::gen::emplace_default(" + target_ptr(fv) + "); " + mark_alive(fv.alive_bit);  // T x;
             return out;
         }
         std::string value;
@@ -300,7 +304,8 @@ public:
         }
         }
         if (init && isa<ImplicitValueInitExpr, CXXScalarValueInitExpr>(init)) value = fv.type + "{}";
-        out += "::zsync::gen::emplace(" + target_ptr(fv) + ", [&]() -> " + fv.type + " { return " + value + "; }); ";
+        out += "::zsync::gen::emplace(" + target_ptr(fv) + ", [&]() -> " + fv.type + " { return " + value + "; }); " +
+               mark_alive(fv.alive_bit);
         return out;
     }
 
@@ -416,10 +421,56 @@ public:
         }
         if (const auto* d = dyn_cast<DefaultStmt>(s)) return "default: " + stmt(d->getSubStmt());
         if (const auto* a = dyn_cast<AttributedStmt>(s)) return stmt(a->getSubStmt());
+        if (const auto* t = dyn_cast<CXXTryStmt>(s)) return try_statement(t);
         if (isa<NullStmt>(s)) return "; ";
         cx_.diags.error(s->getBeginLoc(), std::string("zsync-gen cannot print '") + s->getStmtClassName() + "' here",
                         "move it into a function that does not suspend");
         return {};
+    }
+
+    // A try around suspension points: resume reaches a point inside through the label before the try
+    // and the try's own dispatch (a goto cannot enter a try block). A handler first destroys the
+    // frame-held objects of the try block that were constructed (C++ unwinding does it for automatic
+    // objects; these live in the frame).
+    std::string try_statement(const CXXTryStmt* t) {
+        std::string out = try_label(m_, t) + ":; try { if (zs_resuming) switch (fr->" + names::state + ") { ";
+        for (auto& p : m_.points) {
+            bool inside = false;
+            for (const Stmt* x = p->call; x; x = m_.parents->getParent(x))
+                if (x == t->getTryBlock()) inside = true;
+            if (inside) out += "case " + std::to_string(p->state) + ": goto " + dispatch_target(m_, *p, t) + "; ";
+        }
+        out += "default: break; } " + stmt(t->getTryBlock()) + "} ";
+        // What the try block may have constructed: its frame-held locals and temporaries, last first.
+        std::string unwind;
+        std::vector<std::string> items;
+        for (auto& v : m_.vars) {
+            if (v->parameter || v->alive_bit < 0 || !v->scope || !v->scope->stmt) continue;
+            bool in = false;
+            for (const Stmt* x = v->scope->stmt; x; x = m_.parents->getParent(x))
+                if (x == t->getTryBlock()) in = true;
+            if (in) items.push_back(if_alive(v->alive_bit, destroy_text(m_, *v)));
+        }
+        for (auto& l : m_.lifted) {
+            bool in = false;
+            for (const Stmt* x = l->statement; x; x = m_.parents->getParent(x))
+                if (x == t->getTryBlock()) in = true;
+            if (!in) continue;
+            for (auto& tmp : l->temps)
+                if (tmp->alive_bit >= 0)
+                    items.push_back(if_alive(tmp->alive_bit, frm(tmp->path) + ".destroy(); " + mark_dead(tmp->alive_bit)));
+        }
+        for (auto it = items.rbegin(); it != items.rend(); ++it) unwind += *it;
+        for (unsigned i = 0; i < t->getNumHandlers(); ++i) {
+            const CXXCatchStmt* h = t->getHandler(i);
+            std::string decl = "...";
+            if (const VarDecl* e = h->getExceptionDecl())
+                decl = cx_.rewritten(SourceRange(e->getBeginLoc(), e->getEndLoc()));
+            else if (!h->getExceptionDecl() && h->getCaughtType().isNull())
+                decl = "...";
+            out += "catch (" + decl + ") { " + unwind + plain(h->getHandlerBlock()) + " } ";
+        }
+        return out;
     }
 
     std::string return_statement(const ReturnStmt* r) {
@@ -461,7 +512,8 @@ public:
         }
         const std::string init = expr(r->getRangeInit());
         if (rv->kind == FrameVar::Kind::pointer) out += frm(rv->path) + " = &(" + init + "); ";
-        else out += "::zsync::gen::emplace(" + frm(rv->path) + ".ptr(), [&]() -> " + rv->type + " { return " + init + "; }); ";
+        else out += "::zsync::gen::emplace(" + frm(rv->path) + ".ptr(), [&]() -> " + rv->type + " { return " + init + "; }); " +
+                    mark_alive(rv->alive_bit);
         const std::string R = access(m_, *rv);
         auto bound = [&](const VarDecl* v, bool is_begin) {
             const Expr* e = v->getInit()->IgnoreImplicit();
@@ -474,12 +526,15 @@ public:
             // An array: the hidden begin is the array itself, the end one past its last element.
             return is_begin ? "(" + R + ") + 0" : "(" + R + ") + (sizeof(" + R + ") / sizeof((" + R + ")[0]))";
         };
-        out += "::zsync::gen::emplace(" + frm(bv->path) + ".ptr(), [&]() -> " + bv->type + " { return " + bound(begin, true) + "; }); ";
-        out += "::zsync::gen::emplace(" + frm(ev->path) + ".ptr(), [&]() -> " + ev->type + " { return " + bound(end, false) + "; }); ";
+        out += "::zsync::gen::emplace(" + frm(bv->path) + ".ptr(), [&]() -> " + bv->type + " { return " + bound(begin, true) + "; }); " +
+               mark_alive(bv->alive_bit);
+        out += "::zsync::gen::emplace(" + frm(ev->path) + ".ptr(), [&]() -> " + ev->type + " { return " + bound(end, false) + "; }); " +
+               mark_alive(ev->alive_bit);
         const std::string B = access(m_, *bv), E = access(m_, *ev);
         out += "for (; " + B + " != " + E + "; ++" + B + ") { ";
         if (lv->kind == FrameVar::Kind::pointer) out += frm(lv->path) + " = &(*" + B + "); ";
-        else out += "::zsync::gen::emplace(" + frm(lv->path) + ".ptr(), [&]() -> " + lv->type + " { return *" + B + "; }); ";
+        else out += "::zsync::gen::emplace(" + frm(lv->path) + ".ptr(), [&]() -> " + lv->type + " { return *" + B + "; }); " +
+                    mark_alive(lv->alive_bit);
         out += stmt(r->getBody());
         out += destroy_text(m_, *lv) + "} ";
         auto it = m_.scope_of.find(r);
@@ -508,16 +563,19 @@ public:
                 SuspendPoint& p = *t->point;
                 if (p.kind == SuspendKind::embedded) {
                     suspend(p, p.callee->returns_void ? "" : slot + ".ptr()", body);
+                    body += mark_alive(t->alive_bit);
                 } else {
                     std::string v = suspend(p, "", body);
-                    body += "::zsync::gen::emplace(" + slot + ".ptr(), [&]() -> " + t->type + " { return " + v + "; }); ";
+                    body += "::zsync::gen::emplace(" + slot + ".ptr(), [&]() -> " + t->type + " { return " + v + "; }); " +
+                            mark_alive(t->alive_bit);
                 }
             } else if (t->kind == LiftTemp::Kind::boolean) {
                 body += slot + " = static_cast<bool>(" + expr(t->computed) + "); ";
             } else if (t->kind == LiftTemp::Kind::pointer) {
                 body += slot + " = &(" + expr(t->computed) + "); ";
             } else {
-                body += "::zsync::gen::emplace(" + slot + ".ptr(), [&]() -> " + t->type + " { return " + expr(t->computed) + "; }); ";
+                body += "::zsync::gen::emplace(" + slot + ".ptr(), [&]() -> " + t->type + " { return " + expr(t->computed) + "; }); " +
+                        mark_alive(t->alive_bit);
             }
             if (!t->flag_path.empty()) body += frm(t->flag_path) + " = true; ";
             out += guard.empty() ? body : "if (" + guard + ") { " + body + "} ";
