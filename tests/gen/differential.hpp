@@ -48,6 +48,9 @@ struct Outcome {
     std::vector<zsync::testing::TraceEntry> ops;
     std::vector<std::string> events;
     int live_after = 0;  // Tracked objects alive once the call returned (the result's own)
+    // Operations a frame performed itself, on the Io it was initialised with, instead of returning them
+    // to its executor: it blocks where it should suspend (with the same Io both ways this went unseen).
+    std::size_t performed_inside = 0;
 };
 
 inline std::string ops_text(const std::vector<zsync::testing::TraceEntry>& t) {
@@ -110,10 +113,11 @@ Outcome run_frame(zsync::Io base, Fault fault, std::uint64_t k, A... args) {
     const zsync::FrameDescriptor& d = *found;
     zsync::testing::FaultIo fio(base);
     arm(fio, fault, k);
+    zsync::testing::FaultIo given(base);  // the frame's own Io: nothing may be performed on it
     events.reset();
     auto frame_memory = std::make_unique<FrameMemory>();
     std::byte* memory = frame_memory->bytes;
-    if (!init_frame<F>(d, *frame_memory, fio.io(), args...)) {
+    if (!init_frame<F>(d, *frame_memory, given.io(), args...)) {
         o.result = "frame larger than the harness's buffer";
         return o;
     }
@@ -130,10 +134,14 @@ Outcome run_frame(zsync::Io base, Fault fault, std::uint64_t k, A... args) {
     o.result = describe(*r);
     std::destroy_at(r);
     o.ops = fio.trace();
+    o.performed_inside = given.trace().size();
     return o;
 }
 
 inline std::string compare(const Outcome& plain, const Outcome& frame, const std::string& where) {
+    if (frame.performed_inside != 0)
+        return where + ": the frame performed " + std::to_string(frame.performed_inside) +
+               " operation(s) itself instead of returning them to the executor (it blocks where it should suspend)";
     if (plain.result != frame.result) return where + ": result " + plain.result + " (plain) vs " + frame.result + " (frame)";
     if (!(plain.ops == frame.ops))
         return where + ": operations [" + ops_text(plain.ops) + "] (plain) vs [" + ops_text(frame.ops) + "] (frame)";

@@ -14,7 +14,7 @@ struct Events {
     int live = 0;
     // Releases the log's memory too, so leak checks around a run see none of it.
     void reset() {
-        log = {};
+        std::vector<std::string>().swap(log);  // not `log = {}`: that assigns an empty list and keeps the capacity
         next_id = 1;
         live = 0;
     }
