@@ -74,7 +74,7 @@ bool parse_features(std::string_view spec, FeatureSet& out, std::string& error) 
         const bool on = item.front() != '-';
         if (!on) item.remove_prefix(1);
         if (!apply(item, on, out)) {
-            error = "unknown feature '" + std::string(item) + "' (program_gen --help lists them)";
+            error = "unknown feature '" + std::string(item) + "'";
             return false;
         }
     }

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <string_view>
@@ -21,17 +22,22 @@
 
 namespace {
 
+constexpr const char* synopsis = "usage: program_gen --seed S [--count N | --only I] --out-dir D [--features LIST]\n";
+
 int usage(const std::string& why) {
-    if (!why.empty()) std::fprintf(stderr, "program_gen: %s\n", why.c_str());
-    std::fprintf(stderr,
-                 "usage: program_gen --seed S [--count N | --only I] --out-dir D [--features LIST]\n"
-                 "  --seed S       base seed (program i uses S + i)\n"
-                 "  --count N      programs 0 .. N-1 (default 200)\n"
-                 "  --only I       program I alone (seed S + I)\n"
-                 "  --out-dir D    where random_programs.cpp, random_programs.hpp, random_table.cpp go\n"
-                 "  --features L   what programs may contain (default: statements):\n%s",
-                 pgen::feature_help().c_str());
+    std::fprintf(stderr, "program_gen: %s\n%s(program_gen --help describes the options and lists the features)\n", why.c_str(), synopsis);
     return 2;
+}
+
+int help() {
+    std::printf("%s"
+                "  --seed S       base seed (program i uses S + i)\n"
+                "  --count N      programs 0 .. N-1 (default 200)\n"
+                "  --only I       program I alone (seed S + I), the same text as among all of them\n"
+                "  --out-dir D    where random_programs.cpp, random_programs.hpp, random_table.cpp go (created)\n"
+                "  --features L   what programs may contain (default: statements):\n%s",
+                synopsis, pgen::feature_help().c_str());
+    return 0;
 }
 
 template <class T>
@@ -58,7 +64,7 @@ int main(int argc, char** argv) {
     std::string out_dir;
     for (int i = 1; i < argc; ++i) {
         const std::string_view a = argv[i];
-        if (a == "--help" || a == "-h") return usage(""), 0;
+        if (a == "--help" || a == "-h") return help();
         if (i + 1 >= argc) return usage("missing value after " + std::string(a));
         const std::string_view v = argv[++i];
         if (a == "--seed") {
@@ -89,6 +95,12 @@ int main(int argc, char** argv) {
     else
         for (int i = 0; i < run.count; ++i) one(i);
 
+    std::error_code ec;
+    std::filesystem::create_directories(out_dir, ec);
+    if (ec) {
+        std::fprintf(stderr, "program_gen: cannot create %s: %s\n", out_dir.c_str(), ec.message().c_str());
+        return 1;
+    }
     const bool ok = write(out_dir + "/random_programs.cpp", pgen::print_programs(programs, run)) &&
                     write(out_dir + "/random_programs.hpp", pgen::print_declarations(programs, run)) &&
                     write(out_dir + "/random_table.cpp", pgen::print_table(programs, run));
