@@ -94,7 +94,10 @@ public:
         } else if (const auto* f = dyn_cast<ForStmt>(s)) {
             Scope* ns = new_scope(Scope::Kind::for_init, s, sc);
             walk(f->getInit(), ns);
-            if (f->getConditionVariable()) var(f->getConditionVariable(), ns, f);
+            if (f->getConditionVariable()) {
+                var(f->getConditionVariable(), ns, f);
+                walk(f->getConditionVariable()->getInit(), ns);
+            }
             walk(f->getCond(), ns);
             walk(f->getInc(), ns);
             walk(f->getBody(), ns);
@@ -113,7 +116,10 @@ public:
             Scope* ns = sc;
             if (i->getInit() || i->getConditionVariable()) ns = new_scope(Scope::Kind::if_init, s, sc);
             walk(i->getInit(), ns);
-            if (i->getConditionVariable()) var(i->getConditionVariable(), ns, i);
+            if (i->getConditionVariable()) {
+                var(i->getConditionVariable(), ns, i);
+                walk(i->getConditionVariable()->getInit(), ns);  // `if (auto r = io.yield())` suspends here
+            }
             walk(i->getCond(), ns);
             walk(i->getThen(), ns);
             walk(i->getElse(), ns);
@@ -121,11 +127,17 @@ public:
             Scope* ns = sc;
             if (sw->getInit() || sw->getConditionVariable()) ns = new_scope(Scope::Kind::switch_init, s, sc);
             walk(sw->getInit(), ns);
-            if (sw->getConditionVariable()) var(sw->getConditionVariable(), ns, sw);
+            if (sw->getConditionVariable()) {
+                var(sw->getConditionVariable(), ns, sw);
+                walk(sw->getConditionVariable()->getInit(), ns);
+            }
             walk(sw->getCond(), ns);
             walk(sw->getBody(), ns);
         } else if (const auto* w = dyn_cast<WhileStmt>(s)) {
-            if (w->getConditionVariable()) while_vars_.push_back({w->getConditionVariable(), sc, w});
+            if (w->getConditionVariable()) {
+                while_vars_.push_back({w->getConditionVariable(), sc, w});
+                walk(w->getConditionVariable()->getInit(), sc);
+            }
             walk(w->getCond(), sc);
             walk(w->getBody(), sc);
         } else if (const auto* d = dyn_cast<DeclStmt>(s)) {
@@ -197,6 +209,17 @@ public:
             if (const auto* r = dyn_cast<ReturnStmt>(parent)) return r;
             if (const auto* d = dyn_cast<DeclStmt>(parent)) {
                 if (!d->isSingleDecl()) return nullptr;
+                const Stmt* owner = pm_.getParent(d);
+                if (const auto* w = dyn_cast_or_null<WhileStmt>(owner); w && w->getConditionVariableDeclStmt() == d) {
+                    cx_.diags.error(call->getBeginLoc(), "a suspending call initialising a while loop's condition variable",
+                                    "declare the variable before the loop and assign it at the end of the body");
+                    return d;
+                }
+                if (const auto* f = dyn_cast_or_null<ForStmt>(owner); f && f->getConditionVariableDeclStmt() == d) {
+                    cx_.diags.error(call->getBeginLoc(), "a suspending call initialising a for loop's condition variable",
+                                    "declare the variable before the loop");
+                    return d;
+                }
                 return d;
             }
             if (is_stmt_context(parent, cur)) return cur;
@@ -536,6 +559,34 @@ FunctionModel* build_frame(Context& cx, Suspension& sus, const clang::FunctionDe
             m.declared_by[s.var] = s.declared_by;
         }
     }
+    // Destruction order: a plain local with a destructor declared after a frame-held one whose scope
+    // encloses it would be destroyed by C++ after the frame destroys the earlier one (at a return or
+    // the scope's end): the frame holds it too, and destroys both in reverse order.
+    {
+        auto encloses = [](const Scope* outer, const Scope* inner) {
+            for (const Scope* x = inner; x; x = x->parent)
+                if (x == outer) return true;
+            return false;
+        };
+        for (const VarSite& s : b.sites_) {
+            if (m.var_of.count(s.var)) continue;
+            if (s.var->getType().isDestructedType() == clang::QualType::DK_none) continue;
+            bool after_frame_object = false;
+            for (auto& w : m.vars)
+                if (!w->parameter && (w->needs_destroy || w->kind == FrameVar::Kind::result) && w->scope &&
+                    encloses(w->scope, s.scope) && cx.offset(w->decl->getEndLoc()) < cx.offset(s.var->getBeginLoc()))
+                    after_frame_object = true;
+            if (after_frame_object) {
+                add_var(s.var, s.scope, false);
+                m.declared_by[s.var] = s.declared_by;
+            }
+        }
+        // Keep m.vars and each scope's list in declaration order (the rule above appends).
+        auto by_position = [&](const FrameVar* x, const FrameVar* y) {
+            return cx.offset(x->decl->getBeginLoc()) < cx.offset(y->decl->getBeginLoc());
+        };
+        for (auto& sc : m.scopes) std::stable_sort(sc->vars.begin(), sc->vars.end(), by_position);
+    }
     for (const VarSite& s : b.range_vars_)
         if (point_after(s.scope->stmt, 0)) {
             FrameVar* fv = add_var(s.var, s.scope, false);
@@ -616,6 +667,16 @@ FunctionModel* build_frame(Context& cx, Suspension& sus, const clang::FunctionDe
     }
     for (auto& v : m.vars)
         if (v->kind == FrameVar::Kind::result) m.nrvo = v->decl;
+    // Declaration order everywhere (unwinding and cleanups destroy in reverse of it); parameters first.
+    std::stable_sort(m.vars.begin(), m.vars.end(), [&](const auto& x, const auto& y) {
+        if (x->parameter != y->parameter) return x->parameter;
+        if (x->parameter) return false;
+        return cx.offset(x->decl->getBeginLoc()) < cx.offset(y->decl->getBeginLoc());
+    });
+    for (auto& sc : m.scopes)
+        std::stable_sort(sc->vars.begin(), sc->vars.end(), [&](const FrameVar* x, const FrameVar* y) {
+            return cx.offset(x->decl->getBeginLoc()) < cx.offset(y->decl->getBeginLoc());
+        });
     if (cx.diags.all().size() != errors_before) return nullptr;
     m.failed = false;
     return &m;

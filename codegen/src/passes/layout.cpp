@@ -39,7 +39,8 @@ std::uint64_t operation_size(Context& cx, std::uint64_t& align) {
 }
 
 bool holds(Scope* s) {
-    bool any = !s->vars.empty() || !s->embedded.empty() || !s->lifted.empty();
+    bool any = !s->embedded.empty() || !s->lifted.empty();
+    for (const FrameVar* v : s->vars) any = any || v->kind != FrameVar::Kind::result;  // the NRVO object lives in the result
     for (Scope* c : s->children) any = holds(c) || any;
     s->holds_storage = any;
     return any;

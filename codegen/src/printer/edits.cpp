@@ -104,11 +104,11 @@ std::string cleanup_text(Context& cx, const FunctionModel& m, const clang::Stmt*
     return out;
 }
 
+// The parameters outlive the function's own locals, as in C++ where the caller destroys them at the end
+// of its full-expression: zs_destroy does (the caller calls it right after the last resume).
 std::string finish_tail(const FunctionModel& m) {
-    std::string out;
-    for (auto it = m.params.rbegin(); it != m.params.rend(); ++it) out += destroy_text(m, **it);
-    out += std::string(names::self) + "->" + names::state + " = -1; return nullptr;";
-    return out;
+    (void)m;
+    return std::string(names::self) + "->" + names::state + " = -1; return nullptr;";
 }
 
 namespace {

@@ -59,7 +59,7 @@ std::string scope_members(const Scope& s) {
 
 std::string destroy_function(Context& cx, FunctionModel& m) {
     std::string out = "static void zs_destroy(void* zs_mem) noexcept { auto* fr = ::zsync::gen::frame_at<" + m.frame_name +
-                      ">(zs_mem); switch (fr->" + names::state + ") { case -1: return; case 0: break; ";
+                      ">(zs_mem); switch (fr->" + names::state + ") { case -2: return; case -1: break; case 0: break; ";
     for (auto& p : m.points) {
         if (!p->statement) continue;
         out += "case " + std::to_string(p->state) + ": ";
@@ -71,7 +71,7 @@ std::string destroy_function(Context& cx, FunctionModel& m) {
     }
     out += "default: __builtin_trap(); } ";
     for (auto it = m.params.rbegin(); it != m.params.rend(); ++it) out += destroy_text(m, **it);
-    out += "fr->" + std::string(names::state) + " = -1; } ";
+    out += "fr->" + std::string(names::state) + " = -2; } ";  // -2: nothing left (destroy twice is harmless)
     return out;
 }
 
@@ -136,7 +136,7 @@ PrintedFrame print_frame(Context& cx, FunctionModel& m) {
     s += "default: __builtin_trap(); }\n";
     s += body_text(cx, m);
     s += m.returns_void ? finish_tail(m) : std::string("__builtin_trap();");
-    if (m.exceptions) s += "\n} catch (...) { " + unwind_all(m) + "fr->" + names::state + " = -1; throw; }";
+    if (m.exceptions) s += "\n} catch (...) { " + unwind_all(m) + "fr->" + names::state + " = -2; throw; }";
     s += "\n}\n";
     s += destroy_function(cx, m) + "\n};\n";
     s += "static_assert(sizeof(" + m.frame_name + ") == " + std::to_string(m.size) + " && alignof(" + m.frame_name +

@@ -284,7 +284,10 @@ public:
             return out;
         }
         const auto* implicit_ctor = dyn_cast_or_null<CXXConstructExpr>(init);
-        if (!init || (implicit_ctor && implicit_ctor->getNumArgs() == 0 && !implicit_ctor->getParenOrBraceRange().isValid() &&
+        bool defaulted_args = implicit_ctor != nullptr;
+        if (implicit_ctor)
+            for (const Expr* a : implicit_ctor->arguments()) defaulted_args = defaulted_args && isa<CXXDefaultArgExpr>(a);
+        if (!init || (implicit_ctor && defaulted_args && !implicit_ctor->getParenOrBraceRange().isValid() &&
                       !implicit_ctor->isListInitialization())) {
             out += "::zsync::gen::emplace_default(" + target_ptr(fv) + "); " + mark_alive(fv.alive_bit);  // T x;
             return out;
@@ -295,11 +298,17 @@ public:
             value = expr(init);
             break;
         default: {
-            // T x(a, b) / T x{a, b}: the text after the variable's name, after the type.
+            // T x(a, b) / T x{a, b}: the unqualified type, then the text from after the name to the end of
+            // the declaration (the parentheses are not part of a scalar's initializer).
+            const std::string type = cx_.type_name(v->getType().getUnqualifiedType());
             SourceLocation after_name = Lexer::getLocForEndOfToken(v->getLocation(), 0, cx_.sm, cx_.lang);
-            value = fv.type + cx_.rewritten(SourceRange(after_name, init->getEndLoc()));
-            if (const auto* ce = dyn_cast<CXXConstructExpr>(init); ce && ce->getParenOrBraceRange().isValid())
-                value = fv.type + cx_.rewritten(ce->getParenOrBraceRange());
+            SourceLocation end = v->getEndLoc();
+            if (v->getInitStyle() == VarDecl::CallInit && !isa<CXXConstructExpr, ParenListExpr>(init)) {
+                // `int x(5)`: the declaration ends at the initializer; its closing parenthesis follows.
+                if (auto next = Lexer::findNextToken(init->getEndLoc(), cx_.sm, cx_.lang); next && next->is(tok::r_paren))
+                    end = next->getLocation();
+            }
+            value = type + cx_.rewritten(SourceRange(after_name, end));
             break;
         }
         }
@@ -323,6 +332,14 @@ public:
             out += d;
         }
         return out;
+    }
+
+    // `if (T x = init)` / `switch (T x = init)`: declared before the statement, in its scope (the
+    // caller opened it): through the suspension when init suspends, as a frame object or a local.
+    std::string condition_variable(const DeclStmt* ds, const VarDecl* cv) {
+        if (point_of(ds)) return declaration(ds);
+        if (m_.var_of.count(cv)) return var_decl_of(cv);
+        return cx_.rewritten(SourceRange(ds->getBeginLoc(), cv->getEndLoc())) + "; ";
     }
 
     std::string var_decl_of(const VarDecl* v) {
@@ -381,8 +398,8 @@ public:
             if (scoped) out += "{ " + stmt(i->getInit());
             std::string cond;
             if (const VarDecl* cv = i->getConditionVariable()) {
-                out += var_decl_of(cv);
-                cond = m_.var_of.count(cv) ? "static_cast<bool>(" + access(m_, *m_.var_of[cv]) + ")" : expr(i->getCond());
+                out += condition_variable(i->getConditionVariableDeclStmt(), cv);
+                cond = m_.var_of.count(cv) ? "static_cast<bool>(" + access(m_, *m_.var_of[cv]) + ")" : cv->getNameAsString();
             } else {
                 cond = expr(i->getCond());
             }
@@ -407,8 +424,8 @@ public:
             if (scoped) out += "{ " + stmt(sw->getInit());
             std::string cond = expr(sw->getCond());
             if (const VarDecl* cv = sw->getConditionVariable()) {
-                out += var_decl_of(cv);
-                if (m_.var_of.count(cv)) cond = access(m_, *m_.var_of[cv]);
+                out += condition_variable(sw->getConditionVariableDeclStmt(), cv);
+                cond = m_.var_of.count(cv) ? access(m_, *m_.var_of[cv]) : cv->getNameAsString();
             }
             out += "switch (" + cond + ") " + stmt(sw->getBody());
             if (scoped) out += scope_end(sw) + "} ";
@@ -507,8 +524,11 @@ public:
         FrameVar* ev = end && m_.var_of.count(end) ? m_.var_of[end] : nullptr;
         FrameVar* lv = m_.var_of.count(r->getLoopVariable()) ? m_.var_of[r->getLoopVariable()] : nullptr;
         if (!rv || !bv || !ev || !lv) {
-            cx_.diags.error(r->getBeginLoc(), "range-for whose hidden variables zsync-gen cannot hold", "write an index loop");
-            return {};
+            // No suspension inside (only frame-held objects declared in the body): the loop stays a
+            // range-for of resume; its body is printed statement by statement.
+            const VarDecl* loop = r->getLoopVariable();
+            return out + "for (" + cx_.rewritten(SourceRange(loop->getBeginLoc(), loop->getLocation())) + " : " +
+                   expr(r->getRangeInit()) + ") " + stmt(r->getBody()) + "} ";
         }
         const std::string init = expr(r->getRangeInit());
         if (rv->kind == FrameVar::Kind::pointer) out += frm(rv->path) + " = &(" + init + "); ";
