@@ -108,7 +108,7 @@ const void* function_identity(F* f) noexcept {
     return reinterpret_cast<const void*>(f);
 }
 
-// ---- What zsync-gen emits per annotated function F (docs/frame-abi.md §5) ------------------------
+// ---- What zsync-gen emits per annotated function F (docs/frame-abi.md §4) ------------------------
 // `frame_of<&f>` is specialised by the generated code right after f's definition, so it is usable
 // (in a static_assert too) anywhere after f in that translation unit. The primary template says "no
 // frame": such an F runs only on stackful backends.
