@@ -95,7 +95,8 @@ std::string feature_help() {
         s += "  " + name + " part " + std::to_string(f.part) + (f.generated ? "  " : "* ") + f.what + "\n";
     }
     s += "  (* not generated yet)\n";
-    s += "groups (of the features generated): statements (part 1, the default), part2, all; none;\n"
+    s += "groups (of the features generated): statements (part 1), part2, all; none;\n"
+         "  the default of CMake is statements,expressions;\n"
          "  -name switches a feature or a group off: --features statements,-switches\n";
     return s;
 }

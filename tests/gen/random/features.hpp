@@ -42,7 +42,8 @@ namespace pgen {
     X(tracked_params, 1, true, "suspending helpers taking Tracked by value")                                         \
     X(unbraced, 1, true, "a suspending statement as the unbraced body of an if or a loop")                          \
     X(discarded, 1, true, "suspending calls whose result is discarded: h(...); and (void)h(...);")                  \
-    X(expressions, 2, false, "a suspending call inside an expression, a condition, an argument or a loop header")   \
+    X(expressions, 2, true, "suspending calls inside operands, arguments (nested), conditions, initialisers, returns")     \
+    X(braced_init_expr, 2, true, "suspending calls in the {...} initialiser of a Tracked local (not in the default set)") \
     X(multi_decl, 2, false, "several variables with suspending initialisers in one declaration")                    \
     X(temporaries, 2, false, "temporaries bound to references across suspensions")                                  \
     X(try_catch, 2, false, "try/catch around suspending statements")                                                \

@@ -10,6 +10,8 @@
 // - only what the selected features allow (features.hpp); for part 1 a suspending call is always a
 //   statement of its own (x = call(...), T x = call(...), call(...), return call(...), or the init of an
 //   if/switch/for), one variable per declaration;
+// - with `expressions` (part 2) a suspending call giving an int may stand where an int operand does
+//   (int_atom), through v() for a Result<int>, except where zsync-gen refuses it (no_susp_);
 // - no recursion: a helper calls only helpers generated before it.
 #include "generator.hpp"
 
@@ -100,6 +102,22 @@ private:
     string int_atom(int calls = 1);
     string int_expr();
     string cond();
+    // ---- expressions that suspend (feature `expressions`) ----
+    // A suspending call may appear where int_atom() is asked for, unless no_susp_ is set (an argument
+    // next to a Tracked passed by value, a probe of call_args) or the nesting is deep already.
+    bool susp_ok() const { return has(F::expressions) && io() && no_susp_ == 0 && expr_depth_ < 2; }
+    const Callee* expr_callee();
+    string susp_call();
+    string susp_atom();
+    // Runs fn with every suspension it spends counted `times` times (a loop condition).
+    template <class Fn>
+    auto counted(int times, Fn fn) {
+        const int saved = multiplier_;
+        multiplier_ *= times;
+        auto r = fn();
+        multiplier_ = saved;
+        return r;
+    }
     string leaf() { return rng_.chance(50) ? "io.yield()" : "io.sleep(0ms)"; }
     string call_args(const Callee& c, bool* ok);
     string callee_call(const Callee& c, bool* ok) { return c.name + "(" + call_args(c, ok) + ")"; }
@@ -160,11 +178,14 @@ private:
     int breakables_ = 0;
     int multiplier_ = 1;
     int ops_used_ = 0;
+    int no_susp_ = 0;
+    int expr_depth_ = 0;
 };
 
 // ---- expressions -----------------------------------------------------------------------------------
 
 string Builder::int_atom(int calls) {
+    if (susp_ok() && rng_.chance(22)) return susp_atom();
     const int r = rng_.below(12);
     if (r < 2) return num(0, 9);
     if (r == 2) return "static_cast<int>(acc % " + num(2, 13) + "u)";
@@ -204,7 +225,66 @@ string Builder::int_expr() {
     }
 }
 
+// A helper that suspends and gives an int (Result<int> through v(), or int) that fits the budget and
+// whose arguments this scope can provide; none takes a Tracked by value (a class-type argument made
+// before a suspending call of the same expression is not supported).
+const Callee* Builder::expr_callee() {
+    std::vector<const Callee*> cs;
+    for (const Callee& c : callees_)
+        if ((c.kind == Kind::result || c.kind == Kind::integer) && !c.tracked_param && fits(c.cost) &&
+            (!c.string_param || any_of(Ty::string, false)))
+            cs.push_back(&c);
+    return cs.empty() ? nullptr : rng_.pick(cs);
+}
+
+// `v(h(io, ...))` or `h(io, ...)`, its arguments possibly suspending too; a plain atom when none fits.
+string Builder::susp_call() {
+    const Callee* c = expr_callee();
+    if (!c) return int_atom(0);
+    spend(c->cost);  // before the arguments take their own share
+    ++expr_depth_;
+    bool ok = false;
+    const string call = callee_call(*c, &ok);
+    --expr_depth_;
+    return c->kind == Kind::result ? "v(" + call + ")" : call;
+}
+
+// An int expression with at least one suspending call (when one fits), its value small (|x| < 10^4).
+string Builder::susp_atom() {
+    ++expr_depth_;
+    string s;
+    switch (rng_.below(9)) {
+    case 0: s = "(" + susp_call() + " + " + susp_call() + ")"; break;
+    case 1: s = "(" + susp_call() + " * " + susp_call() + ") % 1009"; break;
+    case 2: s = rng_.chance(50) ? "mix(" + susp_call() + ", " + int_atom(0) + ")" : "mix(" + int_atom(0) + ", " + susp_call() + ")"; break;
+    case 3:
+        if (has(F::tracked)) {
+            s = "weight(Tracked(" + num(0, 96) + "), " + susp_call() + ")";
+            break;
+        }
+        [[fallthrough]];
+    case 4: {
+        // ?: with the suspending call on the side taken, the side skipped, or in the condition
+        const int r = rng_.below(3);
+        const string c = r == 2 ? susp_call() + " > " + num(0, 5) : cond();
+        const string a = r == 0 ? susp_call() : int_atom(0), b = r == 1 ? susp_call() : int_atom(0);
+        s = "(" + c + " ? " + (rng_.chance(50) ? a + " : " + b : b + " : " + a) + ")";
+        break;
+    }
+    default: s = susp_call(); break;
+    }
+    --expr_depth_;
+    return s;
+}
+
 string Builder::cond() {
+    if (susp_ok() && rng_.chance(25)) {
+        // && / || / with a suspending call on either side, the one that may be skipped or the other.
+        const string plain = int_atom(0) + (rng_.chance(50) ? " < " : " > ") + num(0, 9);
+        const string susp = susp_atom() + (rng_.chance(50) ? " >= " : " != ") + num(-1, 5);
+        const char* op = rng_.chance(50) ? " && " : " || ";
+        return rng_.chance(50) ? "(" + plain + op + susp + ")" : "(" + susp + op + plain + ")";
+    }
     if (rng_.chance(12)) {
         const string a = cond(), b = cond();
         return "(" + a + (rng_.chance(50) ? ") && (" : ") || (") + b + ")";
@@ -248,6 +328,10 @@ string Builder::call_args(const Callee& c, bool* ok) {
         args += ", " + (s ? s->name : string("?"));
     }
     bool moved = false;
+    // No suspending argument next to a Tracked argument by value (made before it), nor in a call whose
+    // value is a Tracked (zsync-gen refuses a class-type suspending call inside an expression).
+    const bool plain_args = c.tracked_param || c.kind == Kind::tracked;
+    if (plain_args) ++no_susp_;
     if (c.tracked_param) {
         const Var* t = any_of(Ty::tracked, false);
         const int r = rng_.below(3);
@@ -256,7 +340,9 @@ string Builder::call_args(const Callee& c, bool* ok) {
         else args += ", Tracked(" + num(0, 50) + ")";
     }
     // The order arguments are evaluated in is unspecified: none reads what another one moves from.
-    return args + ", " + (moved ? num(0, 9) : "(" + int_expr() + ") % 1009");
+    args += ", " + (moved ? num(0, 9) : "(" + int_expr() + ") % 1009");
+    if (plain_args) --no_susp_;
+    return args;
 }
 
 // ---- errors and returns ------------------------------------------------------------------------------
@@ -278,10 +364,12 @@ string Builder::tail_call(Kind want) {
     for (const Callee& c : callees_)
         if (c.kind == want && fits(c.cost) && rng_.chance(50)) {
             bool ok = false;
-            string call = callee_call(c, &ok);
+            ++no_susp_;
+            (void)call_args(c, &ok);  // can this scope provide the arguments?
+            --no_susp_;
             if (!ok) continue;
-            spend(c.cost);
-            return "return " + call + ";";
+            spend(c.cost);  // before the arguments, which may suspend too
+            return "return " + callee_call(c, &ok) + ";";
         }
     return "";
 }
@@ -299,10 +387,12 @@ string Builder::value_return() {
     case Kind::result:
         if (has(F::result_helpers) && rng_.chance(40))
             if (string r = tail_call(Kind::result); !r.empty()) return r;
+        if (susp_ok() && rng_.chance(40)) return "return (" + susp_atom() + " + static_cast<int>(acc % 7u)) % 1009;";
         return "return static_cast<int>(acc % " + string(kind_ == Kind::main ? "1000003u" : "1009u") + ");";
     case Kind::integer:
         if (rng_.chance(30))
             if (string r = tail_call(Kind::integer); !r.empty()) return r;
+        if (susp_ok() && rng_.chance(40)) return "return (" + susp_atom() + " + static_cast<int>(acc % 7u)) % 1009;";
         return "return static_cast<int>(acc % 1009u);";
     case Kind::void_ref: return "return;";
     case Kind::tracked:
@@ -323,6 +413,8 @@ string Builder::final_return() {
         if (kind_ == Kind::integer)
             if (string r = tail_call(Kind::integer); !r.empty()) return r;
     }
+    if (susp_ok() && (kind_ == Kind::main || kind_ == Kind::result || kind_ == Kind::integer) && rng_.chance(30))
+        return "return (" + susp_atom() + " + static_cast<int>(acc % 7u)) % 1009;";
     switch (kind_) {
     case Kind::main: return "return static_cast<int>(acc % 1000003u);";
     case Kind::result:
@@ -463,7 +555,13 @@ void Builder::declaration(std::vector<Node>& out) {
         switch (rng_.below(6)) {
         case 0: init = "(" + num(0, 96) + ")"; break;
         case 1: init = " = Tracked(" + num(0, 96) + ")"; break;
-        case 2: init = "{(" + int_expr() + ") % 97}"; break;
+        case 2:
+            // Tracked t{... v(h(io, 1)) ...}: zsync-gen leaves the suspending calls of a braced initialiser
+            // in the frame (h(/* unused parameter */, ...), a build error), so only with braced_init_expr
+            if (!has(F::braced_init_expr)) ++no_susp_;
+            init = "{(" + int_expr() + ") % 97}";
+            if (!has(F::braced_init_expr)) --no_susp_;
+            break;
         case 3: init = from ? " = " + from->name : "(" + num(0, 96) + ")"; break;
         case 4:
             if (from && from->writable) {
@@ -614,7 +712,13 @@ void Builder::update(std::vector<Node>& out) {
         switch (rng_.below(3)) {
         case 0: out.push_back(line(n + " = std::make_unique<Tracked>(" + num(0, 96) + ");")); return;
         case 1: out.push_back(line(n + ".reset();")); return;
-        default: out.push_back(line("if (" + n + ") " + n + "->set((" + int_atom() + ") % 97);")); return;
+        default:
+            // no suspending call in p->set(...): zsync-gen takes p.operator-> for an effectful class-type
+            // value computed before the suspension (report of this change)
+            ++no_susp_;
+            out.push_back(line("if (" + n + ") " + n + "->set((" + int_atom() + ") % 97);"));
+            --no_susp_;
+            return;
         }
     case Ty::result_int: out.push_back(line(n + " = (" + int_expr() + ") % 1009;")); return;
     case Ty::cvec_int:
@@ -658,7 +762,7 @@ bool Builder::suspension(std::vector<Node>& out, bool single) {
                                        const int n = loop_bound_iterations();
                                        o.push_back(line("int " + i + " = 0;"));
                                        declare({i, Ty::int_, false});
-                                       const string head = "for (auto " + r + " = " + leaf() + "; " + i + " < " + loop_bound(n) +
+                                       const string head = "for (auto " + r + " = " + leaf() + "; " + i + " < " + counted(n + 1, [&] { return loop_bound(n); }) +
                                                            "; ++" + i + ") {";
                                        std::vector<Node> body = in_loop(n, [&] {
                                            return scope(k(1, 3), {}, {line("if (!" + r + ") " + on_error(r))});
@@ -670,7 +774,9 @@ bool Builder::suspension(std::vector<Node>& out, bool single) {
     for (const Callee& c : callees_) {
         if (c.kind == Kind::pure) continue;
         bool ok = false;
+        ++no_susp_;
         (void)call_args(c, &ok);  // can this scope provide the arguments?
+        --no_susp_;
         if (!ok) continue;
         auto call = [this, &c] {
             bool fine = false;
@@ -793,7 +899,7 @@ void Builder::loop(std::vector<Node>& out) {
     switch (rng_.pick(forms)) {
     case 0: {
         const string i = fresh("i");
-        const string head = "for (int " + i + " = 0; " + i + " < " + loop_bound(n) + "; ++" + i + ")";
+        const string head = "for (int " + i + " = 0; " + i + " < " + counted(n + 1, [&] { return loop_bound(n); }) + "; ++" + i + ")";
         out.push_back(in_loop(n, [&] { return braced_or_single(head, k(1, 4), {{i, Ty::int_, false}}); }));
         return;
     }
@@ -801,7 +907,10 @@ void Builder::loop(std::vector<Node>& out) {
         const string w = fresh("w");
         out.push_back(line("int " + w + " = 0;"));
         declare({w, Ty::int_, false});
-        const string head = "while (" + w + " < " + loop_bound(n) + ") {";
+        // the counter first, so that a suspending call after && runs at most n + 1 times
+        const string head = "while (" + w + " < " + counted(n + 1, [&] { return loop_bound(n); }) +
+                            (susp_ok() && rng_.chance(40) ? counted(n + 1, [&] { return " && " + susp_atom() + " >= " + num(-3, 2); }) : string()) +
+                            ") {";
         out.push_back(Node{{{head, in_loop(n, [&] { return scope(k(1, 4), {}, {line("++" + w + ";")}); })}}, "}"});
         return;
     }
@@ -809,7 +918,7 @@ void Builder::loop(std::vector<Node>& out) {
         const string w = fresh("w");
         out.push_back(line("int " + w + " = 0;"));
         declare({w, Ty::int_, false});
-        const string stop = "if (" + w + " >= " + loop_bound(n) + ") break;";
+        const string stop = "if (" + w + " >= " + counted(n + 1, [&] { return loop_bound(n); }) + ") break;";
         out.push_back(Node{{{"while (true) {", in_loop(n, [&] { return scope(k(1, 4), {}, {line(stop), line("++" + w + ";")}); })}}, "}"});
         return;
     }
@@ -818,7 +927,10 @@ void Builder::loop(std::vector<Node>& out) {
         out.push_back(line("int " + d + " = 0;"));
         declare({d, Ty::int_, false});
         std::vector<Node> body = in_loop(n, [&] { return scope(k(1, 4), {}, {line("++" + d + ";")}); });
-        out.push_back(Node{{{"do {", std::move(body)}}, "} while (" + d + " < " + loop_bound(n) + ");"});
+        const string more = counted(n, [&] {
+            return loop_bound(n) + (susp_ok() && rng_.chance(40) ? " && " + susp_atom() + " >= " + num(-3, 2) : string());
+        });
+        out.push_back(Node{{{"do {", std::move(body)}}, "} while (" + d + " < " + more + ");"});
         return;
     }
     default: {

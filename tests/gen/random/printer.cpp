@@ -51,6 +51,12 @@ using gen_test::Tracked;
 namespace rp {
 using zsync::Io;
 using zsync::Result;
+
+// For the feature `expressions`: plain functions around the suspending calls inside expressions.
+// v reads a Result<int> without undefined behaviour (a constant on its error).
+int v(const Result<int>& r) { return r ? *r % 1009 : -7; }
+int mix(int a, int b) { return (a % 1009) * 3 + b % 1009; }
+int weight(const Tracked& t, int b) { return t.value() % 97 + b % 1009; }
 )";
     for (const Program& p : programs) {
         out += "\n// ---- program " + std::to_string(p.index) + ": seed " + std::to_string(p.seed) + ", arg " + std::to_string(p.arg) +
