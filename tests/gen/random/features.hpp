@@ -46,7 +46,8 @@ namespace pgen {
     X(braced_init_expr, 2, true, "suspending calls in the {...} initialiser of a Tracked local (not in the default set)") \
     X(multi_decl, 2, false, "several variables with suspending initialisers in one declaration")                    \
     X(temporaries, 2, false, "temporaries bound to references across suspensions")                                  \
-    X(try_catch, 2, false, "try/catch around suspending statements")                                                \
+    X(try_catch, 2, true, "try/catch around suspending statements; helpers throw Thrown{n} (not by default)")                                                \
+    X(try_no_susp, 2, true, "with try_catch: a try without a suspension inside a helper (not by default)")           \
     X(members, 2, false, "member functions that suspend")
 
 enum class Feature : std::size_t {

@@ -451,6 +451,15 @@ std::vector<Node> Builder::body(std::vector<Var> params) {
         at = nl == string::npos ? nl : nl + 1;
     }
     scopes_.pop_back();
+    if (kind_ == Kind::main && has(F::try_catch)) {
+        // No exception leaves the program: its body is a try whose handler returns a value.
+        std::vector<Node> inner(std::make_move_iterator(out.begin() + 1), std::make_move_iterator(out.end()));
+        out.resize(1);
+        out.push_back(Node{{{"try {", std::move(inner)},
+                            {"} catch (const Thrown& e) {",
+                             {line("return static_cast<int>((acc + static_cast<unsigned>(e.code)) % 1000003u);")}}},
+                           "}"});
+    }
     return out;
 }
 
@@ -486,7 +495,7 @@ Node Builder::braced_or_single(const string& head, int n, std::vector<Var> vars)
 
 void Builder::statement(std::vector<Node>& out) {
     --stmts_left_;
-    enum Choice { decl, upd, susp, block, if_, switch_, loop_, jump_, ret };
+    enum Choice { decl, upd, susp, block, if_, switch_, loop_, jump_, ret, try_, throw_ };
     std::vector<std::pair<Choice, int>> menu{{decl, 20}, {upd, 18}};
     if (io()) menu.push_back({susp, 26});
     const bool room = depth_ < limits_.depth && stmts_left_ > 0;
@@ -497,6 +506,8 @@ void Builder::statement(std::vector<Node>& out) {
     if (room && any_loop && multiplier_ < max_iterations) menu.push_back({loop_, 11});
     if (breakables_ > 0 && has(F::break_continue)) menu.push_back({jump_, 6});
     if (has(F::early_returns) || (has(F::error_returns) && returns_result())) menu.push_back({ret, 3});
+    if (room && io() && has(F::try_catch)) menu.push_back({try_, 4});
+    if (io() && kind_ != Kind::main && has(F::try_catch)) menu.push_back({throw_, 3});
     int total = 0;
     for (auto& [c, w] : menu) total += w;
     int r = rng_.below(total);
@@ -520,6 +531,22 @@ void Builder::statement(std::vector<Node>& out) {
     case loop_: loop(out); break;
     case jump_: jump(out); break;
     case ret: early_return(out); break;
+    case try_: {
+        // no suspension in the handler
+        const int before = ops_used_;
+        std::vector<Node> body = scope(k(1, 4));
+        // A try without a suspension in a helper's frame does not compile in zsync-gen (zs_resuming is
+        // undeclared): a plain block instead, unless try_no_susp
+        if (ops_used_ == before && kind_ != Kind::main && !has(F::try_no_susp)) {
+            out.push_back(Node{{{"{", std::move(body)}}, "}"});
+            break;
+        }
+        Node n{{{"try {", std::move(body)}}, "}"};
+        n.parts.push_back({"} catch (const Thrown& e) {", {line("acc = acc * 31u + static_cast<unsigned>(e.code);")}});
+        out.push_back(std::move(n));
+        break;
+    }
+    case throw_: out.push_back(line("if (" + cond() + ") throw Thrown{" + num(1, 9) + "};")); break;
     }
 }
 
