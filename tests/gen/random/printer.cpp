@@ -57,6 +57,10 @@ using zsync::Result;
 int v(const Result<int>& r) { return r ? *r % 1009 : -7; }
 int mix(int a, int b) { return (a % 1009) * 3 + b % 1009; }
 int weight(const Tracked& t, int b) { return t.value() % 97 + b % 1009; }
+// For the feature `try_catch`: what helpers throw (p_i catches all of it).
+struct Thrown {
+    int code;
+};
 )";
     for (const Program& p : programs) {
         out += "\n// ---- program " + std::to_string(p.index) + ": seed " + std::to_string(p.seed) + ", arg " + std::to_string(p.arg) +
