@@ -31,9 +31,13 @@ public:
     // The source of `e` with the token edits and the lifted temporaries substituted (outermost wins).
     std::string render(const Expr* e) {
         if (auto it = repl_.find(e); it != repl_.end()) return it->second;
-        const char* b = cx_.sm.getCharacterData(cx_.sm.getFileLoc(e->getBeginLoc()));
+        return render(e->getBeginLoc(), e->getEndLoc());
+    }
+    // The same for the tokens from `first` to `last` (a declaration's initialiser with its parentheses).
+    std::string render(SourceLocation first, SourceLocation last) {
+        const char* b = cx_.sm.getCharacterData(cx_.sm.getFileLoc(first));
         const char* end = cx_.sm.getCharacterData(
-            Lexer::getLocForEndOfToken(cx_.sm.getFileLoc(e->getEndLoc()), 0, cx_.sm, cx_.lang));
+            Lexer::getLocForEndOfToken(cx_.sm.getFileLoc(last), 0, cx_.sm, cx_.lang));
         std::map<const char*, std::pair<const char*, std::string>> cuts;
         for (auto& [node, text] : repl_) {
             const char* nb = cx_.sm.getCharacterData(cx_.sm.getFileLoc(node->getBeginLoc()));
@@ -308,7 +312,7 @@ public:
                 if (auto next = Lexer::findNextToken(init->getEndLoc(), cx_.sm, cx_.lang); next && next->is(tok::r_paren))
                     end = next->getLocation();
             }
-            value = type + cx_.rewritten(SourceRange(after_name, end));
+            value = type + (repl_.empty() ? cx_.rewritten(SourceRange(after_name, end)) : render(after_name, end));
             break;
         }
         }
