@@ -454,14 +454,19 @@ public:
     // frame-held objects of the try block that were constructed (C++ unwinding does it for automatic
     // objects; these live in the frame).
     std::string try_statement(const CXXTryStmt* t) {
-        std::string out = try_label(m_, t) + ":; try { if (zs_resuming) switch (fr->" + names::state + ") { ";
-        for (auto& p : m_.points) {
-            bool inside = false;
-            for (const Stmt* x = p->call; x; x = m_.parents->getParent(x))
-                if (x == t->getTryBlock()) inside = true;
-            if (inside) out += "case " + std::to_string(p->state) + ": goto " + dispatch_target(m_, *p, t) + "; ";
+        std::string out;
+        if (std::find(m_.tries.begin(), m_.tries.end(), t) != m_.tries.end()) {
+            out = try_label(m_, t) + ":; try { if (zs_resuming) switch (fr->" + names::state + ") { ";
+            for (auto& p : m_.points) {
+                bool inside = false;
+                for (const Stmt* x = p->call; x; x = m_.parents->getParent(x))
+                    if (x == t->getTryBlock()) inside = true;
+                if (inside) out += "case " + std::to_string(p->state) + ": goto " + dispatch_target(m_, *p, t) + "; ";
+            }
+            out += "default: break; } " + stmt(t->getTryBlock()) + "} ";
+        } else {
+            out = "try " + stmt(t->getTryBlock());  // no suspension inside: only frame objects to unwind
         }
-        out += "default: break; } " + stmt(t->getTryBlock()) + "} ";
         // What the try block may have constructed: its frame-held locals and temporaries, last first.
         std::string unwind;
         std::vector<std::string> items;
