@@ -94,10 +94,7 @@ public:
         } else if (const auto* f = dyn_cast<ForStmt>(s)) {
             Scope* ns = new_scope(Scope::Kind::for_init, s, sc);
             walk(f->getInit(), ns);
-            if (f->getConditionVariable()) {
-                var(f->getConditionVariable(), ns, f);
-                walk(f->getConditionVariable()->getInit(), ns);
-            }
+            condition_variable(f->getConditionVariable(), ns, f);
             walk(f->getCond(), ns);
             walk(f->getInc(), ns);
             walk(f->getBody(), ns);
@@ -116,10 +113,7 @@ public:
             Scope* ns = sc;
             if (i->getInit() || i->getConditionVariable()) ns = new_scope(Scope::Kind::if_init, s, sc);
             walk(i->getInit(), ns);
-            if (i->getConditionVariable()) {
-                var(i->getConditionVariable(), ns, i);
-                walk(i->getConditionVariable()->getInit(), ns);  // `if (auto r = io.yield())` suspends here
-            }
+            condition_variable(i->getConditionVariable(), ns, i);
             walk(i->getCond(), ns);
             walk(i->getThen(), ns);
             walk(i->getElse(), ns);
@@ -127,10 +121,7 @@ public:
             Scope* ns = sc;
             if (sw->getInit() || sw->getConditionVariable()) ns = new_scope(Scope::Kind::switch_init, s, sc);
             walk(sw->getInit(), ns);
-            if (sw->getConditionVariable()) {
-                var(sw->getConditionVariable(), ns, sw);
-                walk(sw->getConditionVariable()->getInit(), ns);
-            }
+            condition_variable(sw->getConditionVariable(), ns, sw);
             walk(sw->getCond(), ns);
             walk(sw->getBody(), ns);
         } else if (const auto* w = dyn_cast<WhileStmt>(s)) {
@@ -157,6 +148,12 @@ public:
     }
 
     void var(const clang::VarDecl* v, Scope* sc, const clang::Stmt* by) { sites_.push_back({v, sc, by}); }
+    // `if (auto r = io.yield())`: the variable, and its initializer (which may suspend).
+    void condition_variable(const clang::VarDecl* v, Scope* sc, const clang::Stmt* owner) {
+        if (!v) return;
+        var(v, sc, owner);
+        walk(v->getInit(), sc);
+    }
 
     void lambda(const clang::LambdaExpr* l) {
         struct Finder : clang::RecursiveASTVisitor<Finder> {
