@@ -81,6 +81,7 @@ struct LiftTemp {
     bool needs_destroy = false;
     std::vector<std::pair<LiftTemp*, bool>> guards;  // computed only when each guard's value equals the bool
     bool from_and = false;  // guarded through && (the planted bug 3 drops these guards)
+    std::string suffix;     // text the replaced range also covered (the `->` of an overloaded operator->)
     std::string member, path, flag_member, flag_path;  // flag: constructed (conditional temps with destructors)
     int alive_bit = -1;
 };

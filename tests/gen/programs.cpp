@@ -358,6 +358,9 @@ Result<int> expressions(Io io, int n) {
     case 1: total += 2; break;
     default: total += 3; break;
     }
+    auto holder = std::make_unique<Tracked>(3);
+    holder->set(v(value_after(io, 4)));                                      // the object (operator->) first
+    total += holder->value();
     const int last = v(value_after(io, total % 5)) * 2;                      // an initializer
     return total + i + last + v(value_after(io, 0));                         // a return value
 }

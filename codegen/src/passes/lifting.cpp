@@ -81,6 +81,13 @@ public:
             order = {b->getRHS(), b->getLHS()};
         } else if (const auto* o = dyn_cast<CXXOperatorCallExpr>(e); o && o->isAssignmentOp() && o->getNumArgs() == 2) {
             order = {o->getArg(1), o->getArg(0)};
+        } else if (const auto* mc = dyn_cast<CXXMemberCallExpr>(e)) {
+            // The object is evaluated first, then the arguments; the bound member itself is no value.
+            if (const auto* me = dyn_cast<MemberExpr>(mc->getCallee()->IgnoreParens())) {
+                order.push_back(me->getBase());
+                arrow_bases_.insert(me->isArrow() && isa<CXXOperatorCallExpr>(me->getBase()->IgnoreImpCasts()) ? me->getBase() : nullptr);
+            }
+            for (const Expr* a : mc->arguments()) order.push_back(a);
         } else {
             for (const Stmt* c : e->children()) order.push_back(c);
         }
@@ -162,7 +169,9 @@ private:
                             "compute it in a statement of its own (`auto v = ...;`) before this one");
             return;
         }
-        temp(c, LiftTemp::Kind::value, guards, from_and);
+        LiftTemp* lifted = temp(c, LiftTemp::Kind::value, guards, from_and);
+        // `p->f(...)` on a smart pointer: the operator-> call's source range ends with the arrow.
+        if (arrow_bases_.count(c)) lifted->suffix = "->";
     }
 
     // The plain function constructs an object straight from the call's value (copy elision); the frame
@@ -187,6 +196,7 @@ private:
     LiftedStatement& l_;
     std::map<const CallExpr*, SuspendPoint*> calls_;
     std::set<const Stmt*> holds_;
+    std::set<const Expr*> arrow_bases_;
 };
 
 }  // namespace

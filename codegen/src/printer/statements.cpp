@@ -603,7 +603,13 @@ public:
             } else if (t->kind == LiftTemp::Kind::pointer) {
                 body += slot + " = &(" + expr(t->computed) + "); ";
             } else {
-                body += "::zsync::gen::emplace(" + slot + ".ptr(), [&]() -> " + t->type + " { return " + expr(t->computed) + "; }); " +
+                std::string value = expr(t->computed);
+                if (!t->suffix.empty()) {  // the operator-> call's text ends with the arrow it stands for
+                    while (!value.empty() && isspace(static_cast<unsigned char>(value.back()))) value.pop_back();
+                    if (value.size() >= 2 && value.compare(value.size() - 2, 2, "->") == 0) value.resize(value.size() - 2);
+                    value += ".operator->()";
+                }
+                body += "::zsync::gen::emplace(" + slot + ".ptr(), [&]() -> " + t->type + " { return " + value + "; }); " +
                         mark_alive(t->alive_bit);
             }
             if (!t->flag_path.empty()) body += frm(t->flag_path) + " = true; ";
@@ -612,7 +618,7 @@ public:
             if (t->kind == LiftTemp::Kind::pointer) repl_[t->expr] = "(*" + slot + ")";
             else if (t->kind == LiftTemp::Kind::boolean) repl_[t->expr] = slot;
             else if (t->point && t->point->callee && t->point->callee->returns_void) repl_[t->expr] = "(void)0";
-            else repl_[t->expr] = "static_cast<" + t->type + "&&>(" + slot + ".get())";
+            else repl_[t->expr] = "static_cast<" + t->type + "&&>(" + slot + ".get())" + t->suffix;
         }
         return out;
     }
