@@ -189,18 +189,6 @@ public:
         using namespace clang;
         const Stmt* cur = call;
         const Stmt* parent = pm_.getParent(cur);
-        auto is_stmt_context = [&](const Stmt* p, const Stmt* child) {
-            if (isa<CompoundStmt, CaseStmt, DefaultStmt, AttributedStmt, DoStmt, WhileStmt>(p)) {
-                if (const auto* w = dyn_cast<WhileStmt>(p)) return w->getBody() == child;
-                if (const auto* d = dyn_cast<DoStmt>(p)) return d->getBody() == child;
-                return true;
-            }
-            if (const auto* i = dyn_cast<IfStmt>(p)) return i->getThen() == child || i->getElse() == child || i->getInit() == child;
-            if (const auto* f = dyn_cast<ForStmt>(p)) return f->getBody() == child || f->getInit() == child;
-            if (const auto* r = dyn_cast<CXXForRangeStmt>(p)) return r->getBody() == child;
-            if (const auto* sw = dyn_cast<SwitchStmt>(p)) return sw->getBody() == child || sw->getInit() == child;
-            return false;
-        };
         bool through_assignment = false;
         while (parent) {
             if (const auto* r = dyn_cast<ReturnStmt>(parent)) return r;
@@ -219,7 +207,7 @@ public:
                 }
                 return d;
             }
-            if (is_stmt_context(parent, cur)) return cur;
+            if (is_statement_context(parent, cur)) return cur;
             if (const auto* b = dyn_cast<BinaryOperator>(parent)) {
                 if (!b->isAssignmentOp() || b->getRHS() != cur || through_assignment)
                     return nullptr;

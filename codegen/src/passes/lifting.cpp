@@ -11,6 +11,8 @@ namespace {
 
 using namespace clang;
 
+}  // namespace
+
 bool is_statement_context(const Stmt* parent, const Stmt* child) {
     if (isa<CompoundStmt, CaseStmt, DefaultStmt, AttributedStmt>(parent)) return true;
     if (const auto* i = dyn_cast<IfStmt>(parent)) return i->getThen() == child || i->getElse() == child || i->getInit() == child;
@@ -21,6 +23,8 @@ bool is_statement_context(const Stmt* parent, const Stmt* child) {
     if (const auto* s = dyn_cast<SwitchStmt>(parent)) return s->getBody() == child || s->getInit() == child;
     return false;
 }
+
+namespace {
 
 // Whether evaluating `e` can have an effect a suspension could reorder: a call (also of a non-trivial
 // constructor), an assignment, an increment, new/delete, throw.

@@ -21,6 +21,9 @@ struct FullExpression {
     const clang::Stmt* statement = nullptr;
     const clang::Expr* full = nullptr;
 };
+// Whether `child` sits where a statement stands in `parent` (a block, a branch, a loop body, an init).
+bool is_statement_context(const clang::Stmt* parent, const clang::Stmt* child);
+
 FullExpression full_expression_of(Context& cx, const clang::ParentMap& pm, const clang::CallExpr* call);
 
 // Builds m.lifted from the points whose statement is lifted (p->lifted set by the caller).
