@@ -9,6 +9,11 @@ module zsync;
 namespace zsync {
 
 namespace {
+// strerror_r comes in two shapes: XSI (int, text in buf) and GNU (char*, text in buf or static). One
+// overload for each, so this compiles against either C library without feature-test macros.
+[[maybe_unused]] const char* strerror_text(int rc, const char* buf) noexcept { return rc == 0 ? buf : "unknown error"; }
+[[maybe_unused]] const char* strerror_text(const char* text, const char*) noexcept { return text; }
+
 constexpr std::array<std::string_view, static_cast<std::size_t>(Op::none) + 1> op_names{
     "nop", "read", "write", "pread", "pwrite", "readv", "writev", "preadv", "pwritev",
     "open", "close", "stat", "fsync", "sendfile", "copy_file_range",
@@ -46,8 +51,8 @@ std::string Error::message() const {
     out += ": ";
     if (code_ == Errc::system) {
         char buf[128];
-        // GNU strerror_r returns a pointer that may or may not be `buf`; both are NUL-terminated.
-        const char* text = strerror_r(os_, buf, sizeof buf);
+        buf[0] = '\0';
+        const char* text = strerror_text(strerror_r(os_, buf, sizeof buf), buf);
         out += text;
         out += " (os error ";
         out += std::to_string(os_);

@@ -20,13 +20,23 @@ inline void fence_seq_cst() noexcept {
 #endif
 }
 
+// A spin-wait hint to the CPU (lets the sibling hyper-thread run, saves power); a no-op where the
+// architecture has none we know of.
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield" ::: "memory");
+#endif
+}
+
 // A test-and-test-and-set spin lock for critical sections of a few instructions (list links).
 class SpinLock {
 public:
     void lock() noexcept {
         // acquire: the critical section must see the previous holder's writes.
         while (flag_.exchange(true, std::memory_order_acquire))
-            while (flag_.load(std::memory_order_relaxed)) __builtin_ia32_pause();  // relaxed: only a spin hint
+            while (flag_.load(std::memory_order_relaxed)) cpu_relax();  // relaxed: only a spin hint
     }
     // release: publishes the critical section's writes to the next holder.
     void unlock() noexcept { flag_.store(false, std::memory_order_release); }
