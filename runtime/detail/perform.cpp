@@ -13,6 +13,7 @@ module;
 #include <linux/futex.h>
 #include <sched.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -22,6 +23,7 @@ module;
 module zsync;
 #include "perform.hpp"
 #include "perform_common.hpp"
+#include "perform_os.hpp"
 
 namespace zsync::rt {
 
@@ -30,8 +32,7 @@ using namespace perform_detail;
 static_assert(sizeof(IoVec) == sizeof(iovec) && offsetof(IoVec, base) == offsetof(iovec, iov_base) &&
               offsetof(IoVec, len) == offsetof(iovec, iov_len), "IoVec must match struct iovec");
 
-namespace {
-
+// Shared with the reactor (perform_os.hpp).
 int open_flags(const OpenOptions& o) noexcept {
     int f = O_CLOEXEC;
     f |= o.access == OpenOptions::read_only ? O_RDONLY : o.access == OpenOptions::write_only ? O_WRONLY : O_RDWR;
@@ -55,6 +56,8 @@ FileKind kind_of_mode(mode_t m) noexcept {
     default: return FileKind::unknown;
     }
 }
+
+namespace {
 
 FileKind kind_of_dtype(unsigned char t) noexcept {
     switch (t) {
@@ -121,6 +124,7 @@ void dir_read(Operation& op, ThreadCancelState& cs) noexcept {
 void futex_wake_os(const std::atomic<std::uint32_t>* word, std::uint32_t max_waiters) noexcept {
     int n = max_waiters > INT_MAX ? INT_MAX : static_cast<int>(max_waiters);
     ::syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, n, nullptr, nullptr, 0);
+    futex_wake_reactor(word, max_waiters);
 }
 
 // perform() (perform.hpp) only dispatches: each frequent Operation has its own small function, reached by

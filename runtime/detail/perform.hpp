@@ -36,7 +36,10 @@ void perform_net(Operation& op, ThreadCancelState& cs) noexcept;
     }
 }
 
-// FUTEX_WAKE on `word` (process-private): reaches every OS thread waiting on it.
+// FUTEX_WAKE on `word` (process-private): reaches every OS thread waiting on it, and up to
+// `max_waiters` futex_waits the reactor holds in its waiter table (runtime/reactor/futex_table.cpp).
 void futex_wake_os(const std::atomic<std::uint32_t>* word, std::uint32_t max_waiters) noexcept;
+// The reactor's half of futex_wake_os (a load and nothing else while no reactor waits in the table).
+void futex_wake_reactor(const void* word, std::uint32_t max_waiters) noexcept;
 
 }  // namespace zsync::rt

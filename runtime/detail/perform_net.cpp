@@ -21,15 +21,15 @@ module;
 module zsync;
 #include "perform.hpp"
 #include "perform_common.hpp"
+#include "perform_os.hpp"
 
 namespace zsync::rt {
 
 using namespace perform_detail;
 
-namespace {
-
 // ---- Networking ---------------------------------------------------------------------------------
 
+// Shared with the reactor (perform_os.hpp).
 // zsync's SocketAddress as a sockaddr; false (invalid_argument) for an unspecified family or a bad path.
 bool to_sockaddr(const SocketAddress& a, sockaddr_storage& out, socklen_t& len) noexcept {
     std::memset(&out, 0, sizeof out);
@@ -105,6 +105,8 @@ void from_sockaddr(const sockaddr_storage& in, socklen_t len, SocketAddress& a) 
         return;
     }
 }
+
+namespace {
 
 int os_family(AddressFamily f) noexcept {
     switch (f) {
