@@ -28,9 +28,13 @@ public:
     // Runs f(io(), args...) on the calling thread and returns its result as a Result (the entry point
     // every backend has, with the same signature).
     template <class F, class... A>
+        requires TaskFunction<F, A...>
     auto run(F&& f, A&&... args) {
         return detail::invoke_run(io_, std::forward<F>(f), std::forward<A>(args)...);
     }
+    template <class F, class... A>
+        requires(!TaskFunction<F, A...>)
+    void run(F&&, A&&...) { detail::report_bad_task<F, A...>(); }
 
     // Requests cancellation of the running task: delivered at its next unprotected cancel point. A
     // syscall it is blocked in (read on a pipe, sleep, futex wait) is interrupted. Thread-safe; returns

@@ -24,7 +24,7 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(Op::none) + 1> o
     "sleep", "futex_wait", "yield",
     "async", "concurrent", "await", "cancel", "group_async", "group_concurrent", "group_await",
     "group_cancel", "check_cancel", "futex_wake", "batch", "run", "parse_address",
-    "lock", "unlock", "wait", "queue_put", "queue_get", "select_wait", "none",
+    "lock", "unlock", "wait", "queue_put", "queue_get", "select_wait", "select_async", "none",
 };
 static_assert(static_cast<std::size_t>(Op::async) == 37, "op_names must follow Op");
 

@@ -28,7 +28,7 @@ enum class Op : std::uint8_t {
     group_cancel, check_cancel, futex_wake, batch, run,
     parse_address,  // parsing a network address from text (zsync:net), before any Operation
     // synchronisation primitives (modules/sync/): the cancel point or call that failed
-    lock, unlock, wait, queue_put, queue_get, select_wait,
+    lock, unlock, wait, queue_put, queue_get, select_wait, select_async,
     none,
 };
 

@@ -96,19 +96,128 @@ struct IoVTable {
 
 template <class T> class Future;
 class Group;
+struct Io;
+
+}  // namespace zsync
+
+namespace zsync::detail {
+
+template <class... T> struct type_list {};
+
+// How a start function stores the task f(io, args...) (the argument block of the frame ABI).
+// A callable that is not a function: TaskImpl<decay F, Io, decay A...>; it fits when the decayed copies
+// can be made and the callable, moved, accepts (Io, moved copies).
+template <class Fn, class... A>
+struct task_of {
+    using Impl = TaskImpl<Fn, Io, std::decay_t<A>...>;
+    static constexpr bool is_function = false;
+    static constexpr bool arity_fits = true;
+    static constexpr bool fits = std::is_move_constructible_v<Fn> &&
+                                 (std::is_constructible_v<std::decay_t<A>, A&&> && ...) &&
+                                 std::is_invocable_v<Fn&&, Io, std::decay_t<A>&&...>;
+};
+// A function: the block holds its own decayed parameter types (exactly what frame_args<&f> reads), each
+// constructed from the matching argument, so `"a.txt"` for a std::string_view parameter is stored as a
+// string_view whichever way the function is named.
+template <class Fn, class... P>
+struct function_task {
+    template <class... A>
+    struct with {
+        static constexpr bool is_function = true;
+        static constexpr bool arity_fits = sizeof...(P) == sizeof...(A) + 1;
+        static constexpr bool first_is_io = [] {
+            if constexpr (sizeof...(P) == 0) return false;
+            else return std::is_same_v<std::decay_t<std::tuple_element_t<0, std::tuple<P...>>>, Io>;
+        }();
+        // A non-const lvalue reference parameter would bind to the block's copy, not to the caller's
+        // object (a silent copy): refused; pass a pointer (as Zig's std.Io code does).
+        static constexpr bool no_mutable_refs =
+            ((!std::is_lvalue_reference_v<P> || std::is_const_v<std::remove_reference_t<P>>) && ...);
+        static constexpr bool args_convert = [] {
+            if constexpr (!arity_fits || !first_is_io) return false;
+            else return []<class P0, class... Ps>(type_list<P0, Ps...>) {
+                return (std::is_constructible_v<std::decay_t<Ps>, A&&> && ...) &&
+                       std::is_invocable_v<Fn, std::decay_t<P0>&&, std::decay_t<Ps>&&...>;
+            }(type_list<P...>{});
+        }();
+        static constexpr bool fits = arity_fits && first_is_io && no_mutable_refs && args_convert;
+        using Impl = TaskImpl<Fn, std::decay_t<P>...>;
+    };
+};
+template <class R, class... P, class... A>
+struct task_of<R (*)(P...), A...> : function_task<R (*)(P...), P...>::template with<A...> {};
+template <class R, class... P, class... A>
+struct task_of<R (*)(P...) noexcept, A...> : function_task<R (*)(P...) noexcept, P...>::template with<A...> {};
+
+template <class F, class... A>
+using task_impl = typename task_of<std::decay_t<F>, A...>::Impl;
+
+template <class...> inline constexpr bool always_false = false;
+
+// The one diagnostic of a start call whose callable does not fit (io.async, io.concurrent, Group,
+// Select): says which rule was broken instead of a page of invoke_result errors.
+template <class F, class... A>
+constexpr void report_bad_task() {
+    using T = task_of<std::decay_t<F>, A...>;
+    constexpr bool io_passed_twice = [] {
+        if constexpr (sizeof...(A) == 0) return false;
+        else return std::is_same_v<std::decay_t<std::tuple_element_t<0, std::tuple<A...>>>, Io>;
+    }();
+    if constexpr (io_passed_twice)
+        static_assert(always_false<F>, "zsync: do not pass io in the arguments: io.async(f, args...), group.async(io, f, args...) "
+                                       "and select.async(io, f, args...) call f(io, args...) themselves");
+    else if constexpr (T::is_function && !T::arity_fits)
+        static_assert(always_false<F>, "zsync: wrong number of arguments: a task function takes (zsync::Io, args...) and the start "
+                                       "call passes only args... (the Io is added for you)");
+    else if constexpr (T::is_function && !T::first_is_io)
+        static_assert(always_false<F>, "zsync: a task function's first parameter must be zsync::Io (the start call passes it)");
+    else if constexpr (T::is_function && !T::no_mutable_refs)
+        static_assert(always_false<F>, "zsync: a task function cannot take a non-const lvalue reference (it would bind to a copy "
+                                       "in the task's argument block): take a pointer");
+    else if constexpr (T::is_function)
+        static_assert(always_false<F>, "zsync: a task function's first parameter must be zsync::Io, and each argument must convert "
+                                       "to its parameter's (decayed) type and be passable as an rvalue");
+    else
+        static_assert(always_false<F>, "zsync: the callable is not invocable as f(zsync::Io, args...) with decayed, moved "
+                                       "arguments (or an argument cannot be decay-copied)");
+}
+
+}  // namespace zsync::detail
+
+export namespace zsync {
+
+// What every start function (Io::async/concurrent, Group, Select) requires of `f` and `args...`: that
+// f(io, args...) can be run as a task. For a function, its first parameter is Io and each argument
+// converts to the matching parameter; for other callables, invocable with (Io, decayed args...).
+template <class F, class... A>
+concept TaskFunction = detail::task_of<std::decay_t<F>, A...>::fits;
 
 // The value user code passes around. Trivially copyable, two words; copying shares the backend.
 struct Io {
     void* ctx = nullptr;
     const IoVTable* vtable = nullptr;
 
-    // Starts f(args...) as a task; the Future yields its Result. May run f before returning
-    // (BlockingIo always does): code must be correct when it does. Arguments are decay-copied.
+    // Starts f(io, args...) as a task, where io is this Io (every start function passes its Io as f's
+    // first argument: write `io.async(save_file, data, "a.txt")` for `save_file(Io, ...)`). The Future
+    // yields its Result. May run f before returning (BlockingIo always does): code must be correct
+    // when it does. For a function (named, or a pointer) the arguments are converted to its parameter
+    // types and stored decayed; for other callables they are decay-copied. Thread-safe; not a cancel
+    // point. A callable that cannot be called so is a compile error saying why (TaskFunction).
     template <class F, class... A>
+        requires TaskFunction<F, A...>
     auto async(F&& f, A&&... args) const;
-    // Starts f(args...) on its own unit of concurrency, or fails with concurrency_unavailable.
+    // Starts f(io, args...) on its own unit of concurrency, or fails with concurrency_unavailable
+    // (never runs f inline). Returns Result<Future<T>>.
     template <class F, class... A>
+        requires TaskFunction<F, A...>
     auto concurrent(F&& f, A&&... args) const;
+    // The spellings above with a callable that does not fit: one static_assert naming the mistake.
+    template <class F, class... A>
+        requires(!TaskFunction<F, A...>)
+    void async(F&&, A&&...) const { detail::report_bad_task<F, A...>(); }
+    template <class F, class... A>
+        requires(!TaskFunction<F, A...>)
+    void concurrent(F&&, A&&...) const { detail::report_bad_task<F, A...>(); }
 
     // A cancel point that does nothing else.
     inline Result<void> check_cancel() const noexcept { return vtable->check_cancel(ctx); }
@@ -243,12 +352,22 @@ public:
     Group& operator=(const Group&) = delete;
     inline ~Group() { if (state_.head) io_.vtable->group_cancel(io_.ctx, state_); }
 
-    // Starts f(args...) in the group; may run it inline. Its Result is destroyed when it ends.
+    // Starts f(io, args...) in the group (the same rule as Io::async: the Io is f's first argument);
+    // may run it inline. Its Result is destroyed when it ends. Errors: wrong_io when `io` is not the Io
+    // of the group's earlier tasks.
     template <class F, class... A>
+        requires TaskFunction<F, A...>
     Result<void> async(Io io, F&& f, A&&... args);
     // As async, on its own unit of concurrency, or concurrency_unavailable.
     template <class F, class... A>
+        requires TaskFunction<F, A...>
     Result<void> concurrent(Io io, F&& f, A&&... args);
+    template <class F, class... A>
+        requires(!TaskFunction<F, A...>)
+    Result<void> async(Io, F&&, A&&...) { detail::report_bad_task<F, A...>(); return {}; }
+    template <class F, class... A>
+        requires(!TaskFunction<F, A...>)
+    Result<void> concurrent(Io, F&&, A&&...) { detail::report_bad_task<F, A...>(); return {}; }
     // Waits for every task. Cancel point: on cancellation the tasks are cancelled and joined first.
     inline Result<void> await(Io io) noexcept {
         if (!state_.head) {  // nothing to wait for, but still a cancel point (as on every backend)
@@ -291,9 +410,6 @@ private:
 
 namespace zsync::detail {
 
-template <class F, class... A>
-using task_impl = TaskImpl<std::decay_t<F>, std::decay_t<A>...>;
-
 // Raw storage for one argument block on the caller's stack. The slot consumes it on success; on
 // failure the destructor of this guard destroys it.
 template <class Impl>
@@ -301,9 +417,10 @@ struct ArgsBlock {
     using Args = typename Impl::Args;
     alignas(Args) std::byte bytes[sizeof(Args)];
     bool live = true;
+    // The block for f(io, a...): the Io first, then the arguments converted to the block's types.
     template <class F, class... A>
-    explicit ArgsBlock(F&& f, A&&... a) {
-        std::construct_at(reinterpret_cast<Args*>(bytes), Args{std::forward<F>(f), typename Args::Tuple(std::forward<A>(a)...)});
+    explicit ArgsBlock(F&& f, Io io, A&&... a) {
+        std::construct_at(reinterpret_cast<Args*>(bytes), Args{std::forward<F>(f), typename Args::Tuple(io, std::forward<A>(a)...)});
     }
     ~ArgsBlock() { if (live) std::destroy_at(reinterpret_cast<Args*>(bytes)); }
     ArgsBlock(const ArgsBlock&) = delete;
@@ -328,11 +445,12 @@ auto invoke_run(Io io, F&& f, A&&... args) {
 namespace zsync {
 
 template <class F, class... A>
+    requires TaskFunction<F, A...>
 auto Io::async(F&& f, A&&... args) const {
     using Impl = detail::task_impl<F, A...>;
     using T = typename Impl::R::value_type;
-    const void* identity = detail::identity_of(f);
-    detail::ArgsBlock<Impl> block(std::forward<F>(f), std::forward<A>(args)...);
+    const void* identity = detail::identity_of<std::decay_t<F>>(f);
+    detail::ArgsBlock<Impl> block(std::forward<F>(f), *this, std::forward<A>(args)...);
     Future<T> fut;
     fut.io_ = *this;
     fut.desc_ = &Impl::descriptor;
@@ -344,11 +462,12 @@ auto Io::async(F&& f, A&&... args) const {
 }
 
 template <class F, class... A>
+    requires TaskFunction<F, A...>
 auto Io::concurrent(F&& f, A&&... args) const {
     using Impl = detail::task_impl<F, A...>;
     using T = typename Impl::R::value_type;
-    const void* identity = detail::identity_of(f);
-    detail::ArgsBlock<Impl> block(std::forward<F>(f), std::forward<A>(args)...);
+    const void* identity = detail::identity_of<std::decay_t<F>>(f);
+    detail::ArgsBlock<Impl> block(std::forward<F>(f), *this, std::forward<A>(args)...);
     Result<AnyFuture*> h = vtable->concurrent(ctx, TaskStart{&Impl::descriptor, block.bytes, identity});
     if (!h) return Result<Future<T>>(h.error());
     block.live = false;
@@ -365,8 +484,8 @@ Result<void> Group::spawn(Io io, bool concurrent, F&& f, A&&... args) {
     const Op op = concurrent ? Op::group_concurrent : Op::group_async;
     if (state_.head && io != io_) return Error(Errc::wrong_io, op);
     using Impl = detail::task_impl<F, A...>;
-    const void* identity = detail::identity_of(f);
-    detail::ArgsBlock<Impl> block(std::forward<F>(f), std::forward<A>(args)...);
+    const void* identity = detail::identity_of<std::decay_t<F>>(f);
+    detail::ArgsBlock<Impl> block(std::forward<F>(f), io, std::forward<A>(args)...);
     io_ = io;
     TaskStart ts{&Impl::descriptor, block.bytes, identity};
     if (!concurrent) {
@@ -390,8 +509,10 @@ export inline void drive_frame(Io io, const FrameDescriptor& d, void* memory, vo
 }
 
 template <class F, class... A>
+    requires TaskFunction<F, A...>
 Result<void> Group::async(Io io, F&& f, A&&... args) { return spawn(io, false, std::forward<F>(f), std::forward<A>(args)...); }
 template <class F, class... A>
+    requires TaskFunction<F, A...>
 Result<void> Group::concurrent(Io io, F&& f, A&&... args) { return spawn(io, true, std::forward<F>(f), std::forward<A>(args)...); }
 
 }  // namespace zsync

@@ -46,10 +46,14 @@ public:
     // Code outside any task (this thread, here) uses the pool's foreground cancellation state: use the
     // Io outside tasks from one thread at a time.
     template <class F, class... A>
+        requires TaskFunction<F, A...>
     auto run(F&& f, A&&... args) {
-        auto fut = io_.async(std::forward<F>(f), io_, std::forward<A>(args)...);
+        auto fut = io_.async(std::forward<F>(f), std::forward<A>(args)...);
         return fut.await(io_);
     }
+    template <class F, class... A>
+        requires(!TaskFunction<F, A...>)
+    void run(F&&, A&&...) { detail::report_bad_task<F, A...>(); }
 
 private:
     Io io_;

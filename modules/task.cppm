@@ -198,10 +198,14 @@ struct TaskImpl {
 
 // Identity of a callable for the frame registry: the function's address for a function or function
 // pointer, nullptr for other callables (lambdas never have frames of their own).
-template <class F>
+// `Fn` is the decayed callable type, so a function named directly (an lvalue of function type), through
+// a reference or as &f all give its address.
+template <class Fn, class F>
 const void* identity_of(const F& f) noexcept {
-    if constexpr (std::is_pointer_v<F> && std::is_function_v<std::remove_pointer_t<F>>) return reinterpret_cast<const void*>(f);
-    else return nullptr;
+    if constexpr (std::is_pointer_v<Fn> && std::is_function_v<std::remove_pointer_t<Fn>>)
+        return reinterpret_cast<const void*>(static_cast<Fn>(f));
+    else
+        return nullptr;
 }
 
 }  // namespace zsync::detail

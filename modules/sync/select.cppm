@@ -1,9 +1,9 @@
 // zsync:select — Select<U>: the first of several tasks to finish (Zig 0.16's Io.Select).
 //
 // Protocol: a Group plus a Queue of (index, Result<U>) with one slot per task that may be started.
-//   1. async: starts a task in the group that runs f(io, args...) and puts (index, result) into the
-//      queue. The queue holds one slot per task, so that put never waits (not even on BlockingIo,
-//      where the task runs inline before async returns).
+//   1. async: starts a task in the group, on its own unit of concurrency, that runs f(io, args...)
+//      and puts (index, result) into the queue. The queue holds one slot per task, so that put never
+//      waits.
 //   2. wait: gets the first item (a cancel point), then cancel_rest.
 //   3. cancel_rest (also cancel() and the destructor): close the queue first, so a task that finishes
 //      from now on fails its put with closed and destroys its own result; then cancel and join the
@@ -45,25 +45,24 @@ public:
     // Cancels and drains what is still running (as cancel).
     ~Select() { if (started_ && !finished_) cancel_rest(io_); }
 
-    // Starts f(io, args...) as task number `started()` (its index in Selected). wait() blocks its
-    // caller's thread, so a task queued behind it on the same pool worker could never run: when the
-    // function and arguments can be copied, the task gets its own unit of concurrency where the backend
-    // has one (Group::concurrent) and is otherwise started with Group::async (which may run it inline).
-    // Errors: invalid_argument when max_tasks tasks were already started; closed after wait / cancel;
-    // wrong_io when `io` is not the Io of the earlier tasks (op group_async).
+    // Starts f(io, args...) as task number `started()` (its index in Selected), always on its own unit
+    // of concurrency (Group::concurrent): a race is only a race when its tasks run at the same time,
+    // and wait() blocks its caller's thread, so a task queued behind it (or run inline) could decide
+    // the outcome by its start order alone. Errors (op select_async): concurrency_unavailable on a
+    // backend without concurrency (BlockingIo) or when none is left — never a silent inline run;
+    // invalid_argument when max_tasks tasks were already started (or max_tasks was 0); closed after
+    // wait / cancel; wrong_io when `io` is not the Io of the earlier tasks. On an error nothing
+    // was started and the arguments were destroyed.
     template <class F, class... A>
+        requires TaskFunction<F, A...>
     Result<void> async(Io io, F&& f, A&&... args) {
-        if constexpr (std::is_copy_constructible_v<std::decay_t<F>> && (std::is_copy_constructible_v<std::decay_t<A>> && ...)) {
-            // Copies go to the attempt, so the originals are still there for the fallback.
-            Result<void> r = spawn(io, true, static_cast<const std::decay_t<F>&>(f), static_cast<const std::decay_t<A>&>(args)...);
-            if (r || !r.error().is(Errc::concurrency_unavailable)) return r.has_value() ? r : Error(r.error().code(), Op::group_async);
-        }
-        return spawn(io, false, std::forward<F>(f), std::forward<A>(args)...);
+        Result<void> r = spawn(io, std::forward<F>(f), std::forward<A>(args)...);
+        if (!r) return Error(r.error().code(), Op::select_async);
+        return r;
     }
-    // As async, on its own unit of concurrency (Group::concurrent), or concurrency_unavailable. Use it
-    // for tasks that wait for other tasks' progress (docs/architecture.md, deferred tasks).
     template <class F, class... A>
-    Result<void> concurrent(Io io, F&& f, A&&... args) { return spawn(io, true, std::forward<F>(f), std::forward<A>(args)...); }
+        requires(!TaskFunction<F, A...>)
+    Result<void> async(Io, F&&, A&&...) { detail::report_bad_task<F, A...>(); return {}; }
 
     // Waits for the first task to finish and returns its index and result; then cancels the others and
     // destroys their results. Errors (op select_wait): invalid_argument when no task was started;
@@ -105,15 +104,13 @@ private:
     }
 
     template <class F, class... A>
-    Result<void> spawn(Io io, bool conc, F&& f, A&&... args) {
-        const Op op = conc ? Op::group_concurrent : Op::group_async;
-        if (finished_) return Error(Errc::closed, op);
-        if (started_ == max_) return Error(Errc::invalid_argument, op);
-        if (started_ && io != io_) return Error(Errc::wrong_io, op);
+    Result<void> spawn(Io io, F&& f, A&&... args) {
+        if (finished_) return Error(Errc::closed, Op::select_async);
+        if (started_ == max_) return Error(Errc::invalid_argument, Op::select_async);
+        if (started_ && io != io_) return Error(Errc::wrong_io, Op::select_async);
         io_ = io;
         auto* fn = &run_one<std::decay_t<F>, std::decay_t<A>...>;
-        Result<void> r = conc ? group_.concurrent(io, fn, io, &queue_, started_, std::forward<F>(f), std::forward<A>(args)...)
-                              : group_.async(io, fn, io, &queue_, started_, std::forward<F>(f), std::forward<A>(args)...);
+        Result<void> r = group_.concurrent(io, fn, &queue_, started_, std::forward<F>(f), std::forward<A>(args)...);
         if (r) ++started_;
         return r;
     }

@@ -80,7 +80,7 @@ zsync::Result<void> accept_loop(zsync::Io io, zsync::TcpListener listener, Serve
             continue;
         }
         srv->active.fetch_add(1);
-        auto started = connections.concurrent(io, connection<Ctx>, io, accepted->stream, srv, handle, ctx);
+        auto started = connections.concurrent(io, connection<Ctx>, accepted->stream, srv, handle, ctx);
         if (!started) {
             if (!started.error().is(zsync::Errc::concurrency_unavailable)) {
                 std::fprintf(stderr, "%s: cannot start a connection task: %s\n", srv->name, started.error().message().c_str());

@@ -24,8 +24,8 @@ zsync::Result<void> save_file(zsync::Io io, std::span<const std::byte> data, std
 
 zsync::Result<void> save_data(zsync::Io io, std::span<const std::byte> data, std::string_view dir) {
     std::string a = std::string(dir) + "/saveA.txt", b = std::string(dir) + "/saveB.txt";
-    auto fa = io.async(save_file, io, data, std::string_view(a));
-    auto fb = io.async(save_file, io, data, std::string_view(b));
+    auto fa = io.async(save_file, data, std::string_view(a));
+    auto fb = io.async(save_file, data, std::string_view(b));
     // fa and fb are cancelled and joined if we return early (the RAII form of `defer f.cancel(io)`).
     if (auto r = fa.await(io); !r) return r;
     if (auto r = fb.await(io); !r) return r;

@@ -34,7 +34,7 @@ zsync::Result<void> serve(zsync::Io io, zsync::TcpListener listener) {
     for (;;) {
         auto a = listener.accept(io);
         if (!a) return a.error();
-        if (auto r = g.concurrent(io, echo, io, a->stream); !r) {
+        if (auto r = g.concurrent(io, echo, a->stream); !r) {
             std::fprintf(stderr, "echo task: %s\n", r.error().message().c_str());
             (void)a->stream.close(io);
         }

@@ -1,17 +1,17 @@
 // ThreadPoolIo: task spawn/await costs, against oneTBB in the same process.
 //
 // Modes (each runs its measured work once, on a pool of --workers workers):
-//   fib        fib(--n) with one task per call of n >= 2: `io.async(fib, io, n-1)`, then fib(n-2) inline,
+//   fib        fib(--n) with one task per call of n >= 2: `io.async(fib, n-1)`, then fib(n-2) inline,
 //              then await. Started with rt.run (the root is a task on a worker). Tasks = fib(n+1) - 1.
 //   tbb_fib    the same recursion on oneTBB: `task_group g; g.run(fib(n-1)); fib(n-2) inline; g.wait()`,
 //              under tbb::global_control(max_allowed_parallelism, --workers). (Only when built with TBB.)
 //   seq_fib    the same recursion with plain calls (no tasks): what the arithmetic itself costs.
-//   spawn      inside rt.run, --iters times: `io.async(noop, io)` then `.await(io)` (a worker spawning
+//   spawn      inside rt.run, --iters times: `io.async(noop)` then `.await(io)` (a worker spawning
 //              and awaiting a no-op task).
 //   tbb_spawn  oneTBB's peer of spawn, for information: --iters times `g.run(noop); g.wait()`.
-//   inject     from main (not a pool thread), --iters times: `io.async(noop, io)` then `.await(io)`: one
+//   inject     from main (not a pool thread), --iters times: `io.async(noop)` then `.await(io)`: one
 //              round trip through the injector, a worker, and back.
-//   batch      from main: --iters `io.async(noop, io)` kept in a vector, then all awaited in order.
+//   batch      from main: --iters `io.async(noop)` kept in a vector, then all awaited in order.
 //   wall       interleaves all of the above --runs times (the first mode of each round rotates) and
 //              prints medians with min–max, and the paired per-round ratio zsync fib / oneTBB fib.
 // Under callgrind the measured functions are the extern "C" zsync_bench_pool_*: for the pool modes the
@@ -33,7 +33,7 @@ namespace {
 
 int fib_zsync(zsync::Io io, int n) {
     if (n < 2) return n;
-    auto a = io.async(fib_zsync, io, n - 1);
+    auto a = io.async(fib_zsync, n - 1);
     int b = fib_zsync(io, n - 2);
     return *a.await(io) + b;
 }
@@ -70,7 +70,7 @@ extern "C" {
 [[gnu::noinline]] std::uint64_t zsync_bench_pool_spawn(zsync::Io io, std::uint64_t iters) {
     std::uint64_t ok = 0;
     for (std::uint64_t i = 0; i < iters; ++i) {
-        auto f = io.async(noop, io);
+        auto f = io.async(noop);
         ok += f.await(io).has_value();
     }
     return ok;
@@ -80,7 +80,7 @@ extern "C" {
 [[gnu::noinline]] std::uint64_t zsync_bench_pool_inject(zsync::Io io, std::uint64_t iters) {
     std::uint64_t ok = 0;
     for (std::uint64_t i = 0; i < iters; ++i) {
-        auto f = io.async(noop, io);
+        auto f = io.async(noop);
         ok += f.await(io).has_value();
     }
     return ok;
@@ -88,7 +88,7 @@ extern "C" {
 
 [[gnu::noinline]] std::uint64_t zsync_bench_pool_batch(zsync::Io io, std::vector<zsync::Future<void>>& fs, std::uint64_t iters) {
     fs.clear();
-    for (std::uint64_t i = 0; i < iters; ++i) fs.push_back(io.async(noop, io));
+    for (std::uint64_t i = 0; i < iters; ++i) fs.push_back(io.async(noop));
     std::uint64_t ok = 0;
     for (auto& f : fs) ok += f.await(io).has_value();
     return ok;

@@ -105,11 +105,11 @@ extern "C" {
                                                           std::uint64_t iters, bool concurrent) {
     std::optional<zsync::Future<std::uint64_t>> f;
     if (concurrent) {
-        auto r = io.concurrent(pong, io, a, b, iters);
+        auto r = io.concurrent(pong, a, b, iters);
         if (!r) return 0;
         f.emplace(std::move(*r));
     } else {
-        f.emplace(io.async(pong, io, a, b, iters));
+        f.emplace(io.async(pong, a, b, iters));
     }
     std::uint64_t ok = 0;
     for (std::uint64_t i = 0; i < iters; ++i) {

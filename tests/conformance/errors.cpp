@@ -164,7 +164,7 @@ TEMPLATE_LIST_TEST_CASE("errors: zero-length buffers, a huge buffer on a small f
 }
 
 namespace {
-int plus_one(Counted c) { return c.value + 1; }
+int plus_one(Io, Counted c) { return c.value + 1; }
 }  // namespace
 
 TEMPLATE_LIST_TEST_CASE("errors: every call through the Io of a destroyed backend reports io_gone", "[errors][stale]", Backends) {
@@ -199,9 +199,9 @@ TEMPLATE_LIST_TEST_CASE("errors: every call through the Io of a destroyed backen
         op_concurrent = info_of(c);
         {
             Group g;
-            (void)g.async(io, [&group_task_ran] { group_task_ran = true; });
+            (void)g.async(io, [&group_task_ran](Io) { group_task_ran = true; });
             op_group_await = info_of(g.await(io));
-            op_group_concurrent = info_of(g.concurrent(io, [] {}));
+            op_group_concurrent = info_of(g.concurrent(io, [](Io) {}));
         }
         Operation ops[] = {Operation::yield(), Operation::read(0, buf)};
         io.batch(ops);

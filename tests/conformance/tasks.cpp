@@ -6,17 +6,17 @@ using namespace zsync;
 using namespace zsync::test;
 
 namespace {
-int add(int a, int b) { return a + b; }
+int add(Io, int a, int b) { return a + b; }
 std::size_t count_chars(Io io, std::string s) {
     // Uses its Io (a cancel point) so the task really is a task of that backend.
     if (!io.check_cancel()) return 0;
     return s.size();
 }
-Result<int> fails_with_timeout() { return Error(Errc::timeout, Op::sleep); }
-std::unique_ptr<int> make_unique_int(int v) { return std::make_unique<int>(v); }
-Counted make_counted(int v) { return Counted(v); }
-void touch(int& x) { x += 1; }
-int throws_runtime_error() { throw std::runtime_error("boom"); }
+Result<int> fails_with_timeout(Io) { return Error(Errc::timeout, Op::sleep); }
+std::unique_ptr<int> make_unique_int(Io, int v) { return std::make_unique<int>(v); }
+Counted make_counted(Io, int v) { return Counted(v); }
+void touch(Io, int* x) { *x += 1; }
+int throws_runtime_error(Io) { throw std::runtime_error("boom"); }
 }  // namespace
 
 TEMPLATE_LIST_TEST_CASE("async/await: value, void, move-only, Io + std::string", "[tasks]", Backends) {
@@ -32,7 +32,7 @@ TEMPLATE_LIST_TEST_CASE("async/await: value, void, move-only, Io + std::string",
         sum_ok = r1.has_value();
         if (r1) sum = *r1;
 
-        auto f2 = io.async(touch, std::ref(touched));
+        auto f2 = io.async(touch, &touched);
         void_ok = f2.await(io).has_value();
 
         auto f3 = io.async(make_unique_int, 7);
@@ -41,7 +41,7 @@ TEMPLATE_LIST_TEST_CASE("async/await: value, void, move-only, Io + std::string",
         if (unique_ok) unique_value = **r3;
 
         std::string long_text(100, 'x');  // beyond SSO: the argument owns heap memory
-        auto f4 = io.async(count_chars, io, long_text);
+        auto f4 = io.async(count_chars, long_text);
         auto r4 = f4.await(io);
         chars_ok = r4.has_value();
         if (r4) chars = *r4;
@@ -70,7 +70,7 @@ TEMPLATE_LIST_TEST_CASE("async: lambda with captures and run() entry", "[tasks]"
         TestType rt;
         auto r = rt.run([](Io io, int base) -> Result<int> {
             int local = 5;
-            auto f = io.async([&local](int x) { return local * x; }, base);
+            auto f = io.async([&local](Io, int x) { return local * x; }, base);
             auto v = f.await(io);
             if (!v) return v.error();
             return *v + 1;
@@ -106,7 +106,7 @@ TEMPLATE_LIST_TEST_CASE("concurrent: unavailable or runs; arguments are not lost
         Io io = rt.io();
         Counted arg(21);
         std::string name(64, 'n');
-        auto task = [](Counted c, std::string s) { return c.value * 2 + static_cast<int>(s.size()) - 64; };
+        auto task = [](Io, Counted c, std::string s) { return c.value * 2 + static_cast<int>(s.size()) - 64; };
         auto fut = io.concurrent(task, arg, name);
         if (!fut) {
             failed = true;
@@ -123,7 +123,7 @@ TEMPLATE_LIST_TEST_CASE("concurrent: unavailable or runs; arguments are not lost
             if (r) value = *r;
         }
         Group g;
-        auto gr = g.concurrent(io, [&group_value](Counted c) { group_value = c.value; }, arg);
+        auto gr = g.concurrent(io, [&group_value](Io, Counted c) { group_value = c.value; }, arg);
         group_err = info_of(gr);
         (void)g.await(io);
     });
@@ -248,7 +248,7 @@ TEMPLATE_LIST_TEST_CASE("awaiting propagates cancellation into a child task", "[
         auto f = io.async([](Io io) -> Result<int> {
             if (auto c = io.check_cancel(); !c) return c.error();
             return 1;
-        }, io);
+        });
         child = info_of(f.await(io));
         parent_next = info_of(io.check_cancel());       // still pending for the parent
         parent_after_ok = io.check_cancel().has_value();  // and delivered only once
@@ -271,14 +271,14 @@ TEMPLATE_LIST_TEST_CASE("Group: async, await, cancel; results destroyed exactly 
         {
             Group g;
             for (int i = 0; i < 5; ++i)
-                spawn_ok = spawn_ok && g.async(io, [&ran](int v) { ++ran; return Counted(v); }, i).has_value();
-            spawn_ok = spawn_ok && g.async(io, [&ran](Counted c) { ran += c.value; return std::make_unique<int>(1); }, Counted(10)).has_value();
+                spawn_ok = spawn_ok && g.async(io, [&ran](Io, int v) { ++ran; return Counted(v); }, i).has_value();
+            spawn_ok = spawn_ok && g.async(io, [&ran](Io, Counted c) { ran += c.value; return std::make_unique<int>(1); }, Counted(10)).has_value();
             await_ok = g.await(io).has_value();
             pending_after = g.pending();
             second_await_ok = g.await(io).has_value();
             g.cancel(io);  // idempotent on an empty group
-            (void)g.async(io, [&ran] { ++ran; });
-            if (g.pending()) wrong = info_of(g.async(other.io(), [] {}));
+            (void)g.async(io, [&ran](Io) { ++ran; });
+            if (g.pending()) wrong = info_of(g.async(other.io(), [](Io) {}));
             g.cancel(io);
         }
         constructed = Counted::constructed;
@@ -305,7 +305,7 @@ TEMPLATE_LIST_TEST_CASE("Group: a request to the owner reaches every task once, 
         Group g;
         BackendTraits<TestType>::request_cancel(rt);
         for (int i = 0; i < 3; ++i)
-            (void)g.async(io, [&](Io io) { if (io.check_cancel()) ++ok_tasks; else ++canceled_tasks; }, io);
+            (void)g.async(io, [&](Io io) { if (io.check_cancel()) ++ok_tasks; else ++canceled_tasks; });
         auto r = g.await(io);
         await_ok = r.has_value();
         await_err = info_of(r);

@@ -117,11 +117,11 @@ LoopStats cancel_loop(Io io, Kind kind, int iterations, bool use_concurrent, boo
         std::atomic<bool> entered{false};
         Future<Outcome> f;
         if (use_concurrent) {
-            auto c = io.concurrent(blocked, io, kind, scene.fd(kind), scene.at, &entered);
+            auto c = io.concurrent(blocked, kind, scene.fd(kind), scene.at, &entered);
             if (!c) { ++s.task_errors; scene.close(io); continue; }
             f = std::move(*c);
         } else {
-            f = io.async(blocked, io, kind, scene.fd(kind), scene.at, &entered);
+            f = io.async(blocked, kind, scene.fd(kind), scene.at, &entered);
         }
         if (settle) {
             while (!entered.load()) (void)io.sleep(std::chrono::microseconds(100));

@@ -56,7 +56,7 @@ Result<int> serve(Io io, TcpListener listener, int n, Counters* c) {
         if (!a) { out = a.error(); break; }
         open.push_back(a->stream);
         c->max_open = static_cast<int>(open.size());
-        if (auto r = g.async(io, echo, io, a->stream, c); !r) { out = r.error(); break; }
+        if (auto r = g.async(io, echo, a->stream, c); !r) { out = r.error(); break; }
     }
     if (auto r = g.await(io); !r && out) out = r.error();
     for (TcpStream& s : open) (void)s.close(io);
@@ -98,11 +98,11 @@ Result<StressOut> stress(Io io, Counters* c) {
     StressOut out;
     NET_TRY(listener, TcpListener::listen(io, IpAddress::v4_loopback(0), 2048));
     NET_TRY(at, listener.local_address(io));
-    auto server = io.concurrent(serve, io, listener, connections, c);
+    auto server = io.concurrent(serve, listener, connections, c);
     if (!server) { (void)listener.close(io); return server.error(); }
     std::vector<Future<TcpStream>> clients;
     clients.reserve(connections);
-    for (int i = 0; i < connections; ++i) clients.push_back(io.async(client, io, at, i));
+    for (int i = 0; i < connections; ++i) clients.push_back(io.async(client, at, i));
     std::vector<TcpStream> streams(connections);
     for (int i = 0; i < connections; ++i) {
         auto s = clients[i].await(io);
@@ -115,7 +115,7 @@ Result<StressOut> stress(Io io, Counters* c) {
     std::vector<Future<long>> checks;
     checks.reserve(connections);
     for (int i = 0; i < connections; ++i)
-        if (streams[i].is_open()) checks.push_back(io.async(check, io, streams[i], i));
+        if (streams[i].is_open()) checks.push_back(io.async(check, streams[i], i));
     for (auto& f : checks) {
         auto r = f.await(io);
         if (r) { ++out.checked_ok; out.bytes_checked += *r; }

@@ -34,22 +34,22 @@ TEST_CASE("pool bad input: a task that throws becomes task_threw; the worker sur
     auto leak = measure_pool([&] {
         ThreadPoolIo rt({.workers = 1});  // one worker: the same thread must run everything after
         Io io = rt.io();
-        threw = info_of(io.async(thrower, io, 1).await(io));
+        threw = info_of(io.async(thrower, 1).await(io));
         auto r = rt.run([](Io io2, std::atomic<int>* ran) -> Result<int> {
             // from inside the pool, too: a child that throws, then more work on the same worker
-            auto t = io2.async(thrower, io2, 2).await(io2);
+            auto t = io2.async(thrower, 2).await(io2);
             if (t) return -1;
             Group g;
-            for (int i = 0; i < 10; ++i) (void)g.async(io2, group_thrower, io2, ran);
+            for (int i = 0; i < 10; ++i) (void)g.async(io2, group_thrower, ran);
             if (!g.await(io2)) return -2;
             int sum = 0;
             for (int i = 0; i < 100; ++i)
-                if (auto s = io2.async(square, io2, i).await(io2)) sum += *s;
+                if (auto s = io2.async(square, i).await(io2)) sum += *s;
             return t.error().is(Errc::task_threw) ? sum : -3;
         }, &group_ran);
         group_ok = r.has_value();
         if (r) good = *r;
-        threw_again = info_of(io.async(thrower, io, 3).await(io));
+        threw_again = info_of(io.async(thrower, 3).await(io));
     });
     REQUIRE_NO_LEAK(leak);
     REQUIRE_ZSYNC_ERROR(threw, Errc::task_threw, Op::async);
@@ -76,12 +76,12 @@ TEST_CASE("pool bad input: cancel and await twice report already_awaited", "[poo
         std::atomic<int> entered{0};
         ThreadPoolIo rt({.workers = 2});
         Io io = rt.io();
-        auto f = io.async(read_one, io, p.r, &entered);
+        auto f = io.async(read_one, p.r, &entered);
         while (entered.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
         first = info_of(f.cancel(io));
         second = info_of(f.cancel(io));
         await_after = info_of(f.await(io));
-        auto g = io.async(square, io, 3);
+        auto g = io.async(square, 3);
         await_twice_1 = info_of(g.await(io));
         await_twice_2 = info_of(g.await(io));
     });
@@ -114,16 +114,16 @@ TEST_CASE("pool bad input: concurrent beyond max_concurrent is refused and loses
         std::atomic<int> entered{0};
         ThreadPoolIo rt({.workers = 1, .max_concurrent = 2});
         Io io = rt.io();
-        auto a = io.concurrent(read_tracked, io, p1.r, &entered, std::make_unique<Tracked>());
-        auto b = io.concurrent(read_tracked, io, p2.r, &entered, std::make_unique<Tracked>());
+        auto a = io.concurrent(read_tracked, p1.r, &entered, std::make_unique<Tracked>());
+        auto b = io.concurrent(read_tracked, p2.r, &entered, std::make_unique<Tracked>());
         a_ok = a.has_value();
         b_ok = b.has_value();
         while (entered.load() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
         auto token = std::make_unique<Tracked>();
-        auto c = io.concurrent(read_tracked, io, p3.r, &entered, std::move(token));
+        auto c = io.concurrent(read_tracked, p3.r, &entered, std::move(token));
         third = info_of(c);
         Group g;
-        group_third = info_of(g.concurrent(io, read_tracked, io, p3.r, &entered, std::make_unique<Tracked>()));
+        group_third = info_of(g.concurrent(io, read_tracked, p3.r, &entered, std::make_unique<Tracked>()));
         alive_after_refusal = Tracked::alive.load();          // a's and b's
         destroyed_after_refusal = Tracked::destroyed.load();  // the two refused ones, once each
         held_after_refusal = entered.load();
@@ -132,10 +132,10 @@ TEST_CASE("pool bad input: concurrent beyond max_concurrent is refused and loses
         if (a_ok) a_val = (*a).await(io).value_or(-2);
         if (b_ok) b_val = (*b).await(io).value_or(-2);
         // both slots are free again once their tasks were awaited
-        auto d = io.concurrent(square, io, 5);
+        auto d = io.concurrent(square, 5);
         d_ok = d.has_value();
         if (d_ok) d_val = (*d).await(io).value_or(-2);
-        g_ok = g.concurrent(io, square, io, 6).has_value();
+        g_ok = g.concurrent(io, square, 6).has_value();
         (void)g.await(io);
     });
     REQUIRE_NO_LEAK(leak);
@@ -164,7 +164,7 @@ TEST_CASE("pool bad input: a concurrent slot is free as soon as its task was awa
         ThreadPoolIo rt({.workers = 1, .max_concurrent = 1});
         Io io = rt.io();
         for (int i = 0; i < n; ++i) {
-            auto f = io.concurrent(square, io, 2);
+            auto f = io.concurrent(square, 2);
             if (!f) { refused = info_of(f); break; }
             ++started;
             sum += (*f).await(io).value_or(-100);

@@ -95,7 +95,7 @@ LoopStats cancel_loop(Io io, Kind kind, int iterations, unsigned seed, bool sett
         int fd = kind == Kind::read ? pipe.r : listener ? listener->fd : -1;
         std::atomic<std::uint32_t> word{0};
         std::atomic<bool> entered{false};
-        auto f = io.async(blocked_task, io, kind, fd, &word, &entered);
+        auto f = io.async(blocked_task, kind, fd, &word, &entered);
         if (settle) {  // make sure it is inside the syscall: started, then 20 ms
             while (!entered.load()) (void)io.sleep(std::chrono::microseconds(100));
             (void)io.sleep(std::chrono::milliseconds(20));
@@ -173,7 +173,7 @@ LoopStats concurrent_loop(Io io, Kind kind, int iterations, unsigned seed) {
         int fd = kind == Kind::read ? pipe.r : listener ? listener->fd : -1;
         std::atomic<std::uint32_t> word{0};
         std::atomic<bool> entered{false};
-        auto f = io.concurrent(blocked_task, io, kind, fd, &word, &entered);
+        auto f = io.concurrent(blocked_task, kind, fd, &word, &entered);
         if (!f) { ++s.task_errors; delete listener; continue; }
         if (int d = delay_us(rng); d > 0) (void)io.sleep(std::chrono::microseconds(d));
         bool was_entered = entered.load();
@@ -239,7 +239,7 @@ GroupStats group_cancel_body(Io io, int per_kind, std::atomic<int>* ended) {
         pipes.push_back(std::make_unique<Pipe>());
         for (Kind k : {Kind::read, Kind::accept, Kind::sleep, Kind::futex}) {
             int fd = k == Kind::read ? pipes.back()->r : listener.fd;
-            (void)g.async(io, task, io, k, fd, &word, &entered, ended);
+            (void)g.async(io, task, k, fd, &word, &entered, ended);
             ++s.spawned;
         }
     }
@@ -261,8 +261,8 @@ GroupStats group_await_body(Io io, std::atomic<int>* ended, std::atomic<bool>* w
         Outcome o = blocked_task(tio, kind, fd, w, e);
         if (o.failed && o.code == Errc::canceled) done->fetch_add(1);
     };
-    (void)g.async(io, task, io, Kind::read, p.r, &word, &entered, ended);
-    (void)g.async(io, task, io, Kind::futex, -1, &word, &entered, ended);
+    (void)g.async(io, task, Kind::read, p.r, &word, &entered, ended);
+    (void)g.async(io, task, Kind::futex, -1, &word, &entered, ended);
     s.spawned = 2;
     waiting->store(true);
     auto r = g.await(io);
@@ -301,7 +301,7 @@ TEST_CASE("pool cancel: cancelling a task blocked in Group::await cancels the gr
             ThreadPoolIo rt({.workers = workers});
             Io io = rt.io();
             std::atomic<bool> waiting{false};
-            auto f = io.async(group_await_body, io, &ended, &waiting);
+            auto f = io.async(group_await_body, &ended, &waiting);
             wait_flag(waiting);
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
             auto t0 = SteadyClock::now();
@@ -330,7 +330,7 @@ AwaitStats await_child_body(Io io, std::atomic<bool>* waiting) {
     Pipe p;
     std::atomic<std::uint32_t> word{0};
     std::atomic<bool> entered{false};
-    auto child = io.async(blocked_task, io, Kind::read, p.r, &word, &entered);
+    auto child = io.async(blocked_task, Kind::read, p.r, &word, &entered);
     waiting->store(true);
     auto r = child.await(io);
     s.child_canceled = r && r->failed && r->code == Errc::canceled;
@@ -352,7 +352,7 @@ TEST_CASE("pool cancel: cancelling a task blocked in Future::await reaches the a
                 ThreadPoolIo rt({.workers = workers});
                 Io io = rt.io();
                 std::atomic<bool> waiting{false};
-                auto f = io.async(await_child_body, io, &waiting);
+                auto f = io.async(await_child_body, &waiting);
                 wait_flag(waiting);
                 std::this_thread::sleep_for(std::chrono::microseconds(round * 100));
                 auto t0 = SteadyClock::now();

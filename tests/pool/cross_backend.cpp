@@ -60,7 +60,7 @@ TEST_CASE("pool futex: a pool task waits, a BlockingIo thread wakes it", "[pool]
         auto leak = measure_pool([&] {
             ThreadPoolIo rt({.workers = workers});
             auto t0 = SteadyClock::now();
-            auto f = rt.io().async(waiter, rt.io(), &word, &waiting, rounds);
+            auto f = rt.io().async(waiter, &word, &waiting, rounds);
             std::thread other([&] {
                 BlockingIo b;  // another backend on another OS thread
                 // The first rounds leave time to block in the kernel; the rest race the wait.

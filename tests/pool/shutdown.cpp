@@ -48,9 +48,9 @@ TEST_CASE("pool shutdown: queued tasks whose Futures outlive the pool report shu
         std::vector<Future<int>> futs;
         std::optional<ThreadPoolIo> rt(ThreadPoolIo::Options{.workers = 1});
         Io io = rt->io();
-        Future<int> block = io.async(sleep_hour, io, &entered);  // occupies the only worker
+        Future<int> block = io.async(sleep_hour, &entered);  // occupies the only worker
         wait_flag(entered);
-        for (int i = 0; i < queued; ++i) futs.push_back(io.async(keep, io, std::make_unique<Tracked>(), i));
+        for (int i = 0; i < queued; ++i) futs.push_back(io.async(keep, std::make_unique<Tracked>(), i));
         ms = destroy_ms(rt);  // cancels the blocker, fails the queue
         blocker = info_of(block.await(io));
         for (int i = 0; i < queued; ++i) {
@@ -76,10 +76,10 @@ TEST_CASE("pool shutdown: a Future dropped after the pool died cancels nothing a
         std::atomic<bool> entered{false};
         std::optional<ThreadPoolIo> rt(ThreadPoolIo::Options{.workers = 1});
         Io io = rt->io();
-        Future<int> block = io.async(sleep_hour, io, &entered);
+        Future<int> block = io.async(sleep_hour, &entered);
         wait_flag(entered);
         std::vector<Future<int>> futs;
-        for (int i = 0; i < 10; ++i) futs.push_back(io.async(keep, io, std::make_unique<Tracked>(), i));
+        for (int i = 0; i < 10; ++i) futs.push_back(io.async(keep, std::make_unique<Tracked>(), i));
         rt.reset();
         // futs and block are destroyed here without await: their destructors cancel through the stale Io
     });
@@ -99,7 +99,7 @@ struct Nested {
 Nested await_then_sleep(Io io, std::atomic<bool>* entered) {
     Nested n;
     std::atomic<bool> child_entered{false};
-    auto child = io.async(sleep_hour, io, &child_entered);
+    auto child = io.async(sleep_hour, &child_entered);
     entered->store(true);
     n.inner = info_of(child.await(io));
     n.outer = info_of(io.sleep(std::chrono::hours(1)));
@@ -110,7 +110,7 @@ Nested await_then_sleep(Io io, std::atomic<bool>* entered) {
 ErrInfo spawn_after_cancel(Io io, std::atomic<bool>* entered) {
     entered->store(true);
     (void)io.sleep(std::chrono::hours(1));
-    auto f = io.async(keep, io, std::make_unique<Tracked>(), 7);
+    auto f = io.async(keep, std::make_unique<Tracked>(), 7);
     return info_of(f.await(io));
 }
 
@@ -127,11 +127,11 @@ TEST_CASE("pool shutdown: blocked tasks are cancelled and the destructor returns
         std::atomic<bool> e1{false}, e2{false}, e3{false}, e4{false}, e5{false};
         std::optional<ThreadPoolIo> rt(ThreadPoolIo::Options{.workers = 4});
         Io io = rt->io();
-        auto r = io.async(read_pipe, io, p1.r, &e1);
-        auto s = io.async(sleep_hour, io, &e2);
-        auto n = io.async(await_then_sleep, io, &e3);
-        auto x = io.async(spawn_after_cancel, io, &e4);
-        auto c = io.concurrent(read_pipe, io, p2.r, &e5);
+        auto r = io.async(read_pipe, p1.r, &e1);
+        auto s = io.async(sleep_hour, &e2);
+        auto n = io.async(await_then_sleep, &e3);
+        auto x = io.async(spawn_after_cancel, &e4);
+        auto c = io.concurrent(read_pipe, p2.r, &e5);
         conc_started = c.has_value();
         all_entered = wait_flag(e1) && wait_flag(e2) && wait_flag(e3) && wait_flag(e4) && (!conc_started || wait_flag(e5));
         std::this_thread::sleep_for(std::chrono::milliseconds(30));  // let them block in the kernel
@@ -164,7 +164,7 @@ TEST_CASE("pool shutdown: one worker, a task awaiting a child that runs inside i
         std::atomic<bool> entered{false};
         std::optional<ThreadPoolIo> rt(ThreadPoolIo::Options{.workers = 1});
         Io io = rt->io();
-        auto n = io.async(await_then_sleep, io, &entered);
+        auto n = io.async(await_then_sleep, &entered);
         wait_flag(entered);
         std::this_thread::sleep_for(std::chrono::milliseconds(30));
         ms = destroy_ms(rt);
@@ -200,7 +200,7 @@ Shielded shielded(Io io, std::atomic<bool>* entered) {
 // Starts `shielded`, then cancels it (which waits: the pool is destroyed meanwhile).
 Result<Shielded> cancel_shielded(Io io, std::atomic<bool>* requesting) {
     std::atomic<bool> entered{false};
-    auto f = io.async(shielded, io, &entered);
+    auto f = io.async(shielded, &entered);
     while (!entered.load()) (void)io.sleep(std::chrono::microseconds(200));
     requesting->store(true);
     return f.cancel(io);
@@ -219,11 +219,11 @@ TEST_CASE("pool shutdown: tasks already cancelled before the pool dies", "[pool]
         std::optional<ThreadPoolIo> rt(ThreadPoolIo::Options{.workers = 2});
         Io io = rt->io();
         // One cancelled and collected before shutdown.
-        auto early = io.async(read_pipe, io, p.r, &e);
+        auto early = io.async(read_pipe, p.r, &e);
         wait_flag(e);
         earlier = info_of(early.cancel(io));
         // One whose cancellation is pending (shielded) when shutdown starts.
-        auto d = io.async(cancel_shielded, io, &requesting);
+        auto d = io.async(cancel_shielded, &requesting);
         wait_flag(requesting);
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         ms = destroy_ms(rt);
@@ -253,10 +253,10 @@ TEST_CASE("pool shutdown: a Group with outstanding tasks destroyed after the poo
         Group blocked, queued;
         std::optional<ThreadPoolIo> rt(ThreadPoolIo::Options{.workers = 2});
         Io io = rt->io();
-        (void)blocked.async(io, read_pipe, io, p.r, &e[0]);
-        (void)blocked.async(io, sleep_hour, io, &e[1]);
+        (void)blocked.async(io, read_pipe, p.r, &e[0]);
+        (void)blocked.async(io, sleep_hour, &e[1]);
         for (int i = 0; i < 2; ++i) all_entered = wait_flag(e[i]) && all_entered;
-        for (int i = 0; i < 20; ++i) (void)queued.async(io, keep, io, std::make_unique<Tracked>(), i);
+        for (int i = 0; i < 20; ++i) (void)queued.async(io, keep, std::make_unique<Tracked>(), i);
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         ms = destroy_ms(rt);
         await_ok = queued.await(io).has_value();  // through the stale Io: every task has ended
@@ -281,13 +281,13 @@ TEST_CASE("pool shutdown: every call through a stale Io reports io_gone", "[pool
             ThreadPoolIo rt({.workers = 1});
             io = rt.io();
         }
-        async_r = info_of(io.async(keep, io, std::make_unique<Tracked>(), 1).await(io));
-        auto c = io.concurrent(keep, io, std::make_unique<Tracked>(), 2);
+        async_r = info_of(io.async(keep, std::make_unique<Tracked>(), 1).await(io));
+        auto c = io.concurrent(keep, std::make_unique<Tracked>(), 2);
         conc_r = info_of(c);
         Group g;
-        (void)g.async(io, keep, io, std::make_unique<Tracked>(), 3);
+        (void)g.async(io, keep, std::make_unique<Tracked>(), 3);
         gasync_pending = g.pending();
-        gconc_r = info_of(g.concurrent(io, keep, io, std::make_unique<Tracked>(), 4));
+        gconc_r = info_of(g.concurrent(io, keep, std::make_unique<Tracked>(), 4));
         gawait_r = info_of(g.await(io));
         sleep_r = info_of(io.sleep(std::chrono::hours(1)));
         check_r = info_of(io.check_cancel());
@@ -321,7 +321,7 @@ int sweep_noop(Io) { return 0; }
 Result<int> await_loop(Io io, std::atomic<bool>* entered) {
     entered->store(true);
     for (;;) {
-        auto f = io.async(sweep_noop, io);
+        auto f = io.async(sweep_noop);
         (void)f.await(io);
         if (auto c = io.check_cancel(); !c) return c.error();
     }
@@ -338,7 +338,7 @@ TEST_CASE("pool shutdown: a task awaiting nested children is cancelled even when
         std::atomic<bool> entered{false};
         std::optional<ThreadPoolIo> rt(ThreadPoolIo::Options{.workers = 1});
         Io io = rt->io();
-        auto fut = io.async(await_loop, io, &entered);
+        auto fut = io.async(await_loop, &entered);
         while (!entered.load()) std::this_thread::yield();
         std::this_thread::sleep_for(std::chrono::microseconds(50 + it % 50));
         std::atomic<bool> done{false};

@@ -23,7 +23,7 @@ long many_tiny(Io io, long total, int batch) {
     long started = 0, failed_awaits = 0;
     while (started < total) {
         Group g;
-        for (int i = 0; i < batch && started < total; ++i, ++started) (void)g.async(io, tick, io, &counter);
+        for (int i = 0; i < batch && started < total; ++i, ++started) (void)g.async(io, tick, &counter);
         if (!g.await(io)) ++failed_awaits;
     }
     return failed_awaits ? -failed_awaits : counter.load(std::memory_order_relaxed);  // relaxed: see tick
@@ -33,8 +33,8 @@ long fib_seq(int n) { return n < 2 ? n : fib_seq(n - 1) + fib_seq(n - 2); }
 
 Result<long> fib(Io io, int n) {
     if (n < 2) return long(n);
-    auto a = io.async(fib, io, n - 1);
-    auto b = io.async(fib, io, n - 2);
+    auto a = io.async(fib, n - 1);
+    auto b = io.async(fib, n - 2);
     auto ra = a.await(io);
     auto rb = b.await(io);
     if (!ra) return ra.error();
@@ -47,7 +47,7 @@ Result<long> wide(Io io, int width, int depth, long base) {
     if (depth == 0) return base;
     std::vector<Future<long>> kids;
     kids.reserve(static_cast<std::size_t>(width));
-    for (int i = 0; i < width; ++i) kids.push_back(io.async(wide, io, width, depth - 1, base * width + i));
+    for (int i = 0; i < width; ++i) kids.push_back(io.async(wide, width, depth - 1, base * width + i));
     long sum = 0;
     bool ok = true;
     for (auto& k : kids) {
@@ -95,7 +95,7 @@ TEST_CASE("pool stress: tiny tasks from a thread outside the pool (the injector)
             group_count = many_tiny(io, total, 500);
             std::vector<Future<int>> futs;
             for (int i = 0; i < 2000; ++i) {
-                futs.push_back(io.async([](Io, int v) { return v; }, io, i));
+                futs.push_back(io.async([](Io, int v) { return v; }, i));
                 expected_sum += i;
             }
             for (auto& f : futs) future_sum += f.await(io).value_or(-1000000);
@@ -112,9 +112,9 @@ namespace {
 long overflow(Io io, int n) {
     std::atomic<long> counter{0};
     Group g;
-    for (int i = 0; i < n; ++i) (void)g.async(io, tick, io, &counter);
+    for (int i = 0; i < n; ++i) (void)g.async(io, tick, &counter);
     std::vector<Future<int>> futs;
-    for (int i = 0; i < n; ++i) futs.push_back(io.async([](Io, int v) { return v; }, io, 1));
+    for (int i = 0; i < n; ++i) futs.push_back(io.async([](Io, int v) { return v; }, 1));
     long sum = 0;
     for (auto& f : futs) sum += f.await(io).value_or(-1000000);
     if (!g.await(io)) return -1;
@@ -204,7 +204,7 @@ StormStats storm(Io io, int n, unsigned seed) {
         kinds.push_back(kind);
         pipes.push_back(kind == StormKind::read ? std::make_unique<Pipe>() : nullptr);
         words.push_back(std::make_unique<std::atomic<std::uint32_t>>(0));
-        futs.push_back(io.async(storm_task, io, kind, i, pipes.back() ? pipes.back()->r : -1, words.back().get(),
+        futs.push_back(io.async(storm_task, kind, i, pipes.back() ? pipes.back()->r : -1, words.back().get(),
                                 static_cast<int>(rng() % 3000), std::make_unique<Tracked>()));
     }
     std::thread feeder([&, order_seed = rng()] {
@@ -304,10 +304,10 @@ PingStats ping_pong(Io io, int pairs, int rounds) {
     std::vector<Future<int>> a_side, b_side;
     for (int p = 0; p < pairs; ++p) {
         words.push_back(std::make_unique<std::atomic<std::uint32_t>>(0));
-        auto b = io.concurrent(ping_side, io, words.back().get(), 1u, rounds);
+        auto b = io.concurrent(ping_side, words.back().get(), 1u, rounds);
         if (!b) { ++s.start_failures; words.back()->store(static_cast<std::uint32_t>(2 * rounds)); continue; }
         b_side.push_back(std::move(*b));
-        a_side.push_back(io.async(ping_side, io, words.back().get(), 0u, rounds));
+        a_side.push_back(io.async(ping_side, words.back().get(), 0u, rounds));
     }
     for (auto& f : a_side) if (auto r = f.await(io); r && *r == rounds) ++s.good_sides;
     for (auto& f : b_side) if (auto r = f.await(io); r && *r == rounds) ++s.good_sides;

@@ -44,7 +44,7 @@ TEMPLATE_LIST_TEST_CASE("mutex: locking a mutex the calling task holds reports w
         again = info_of(m.lock(io));
         if constexpr (BackendTraits<TestType>::async_runs_inline) {
             // An inline child waits for its parent: BlockingIo cannot run the parent meanwhile.
-            auto f = io.async([&m](Io cio) { return m.lock(cio); }, io);
+            auto f = io.async([&m](Io cio) { return m.lock(cio); });
             child = info_of(f.await(io));
         } else {
             child = again;
@@ -110,7 +110,7 @@ TEMPLATE_LIST_TEST_CASE("mutex: 8 tasks x 10,000 increments lose none", "[sync][
         };
         if constexpr (is_pool<TestType>) {
             Group g;
-            for (int t = 0; t < tasks; ++t) (void)g.async(io, body, io);
+            for (int t = 0; t < tasks; ++t) (void)g.async(io, body);
             all_ok = g.await(io).has_value();
         } else {
             // BlockingIo runs one task per thread: 8 threads, each with its own BlockingIo.

@@ -32,15 +32,19 @@ Result<Res> slow(Io io, int v) {
 }  // namespace
 
 TEMPLATE_LIST_TEST_CASE("select: misuse — wait with no task, too many tasks, use after wait", "[sync][select]", Backends) {
-    ErrInfo none, too_many, again, async_after;
+    ErrInfo none, first, too_many, again, async_after, zero;
     int live = -1;
     auto leak = measure_sync<TestType>([&] {
         Counted::reset();
         TestType rt;
         Io io = rt.io();
+        {
+            Select<Res> empty(0);  // capacity 0: every start is refused
+            zero = info_of(empty.async(io, quick, 0));
+        }
         Select<Res> sel(1);
         none = info_of(sel.wait(io));
-        (void)sel.async(io, quick, 1);
+        first = info_of(sel.async(io, quick, 1));
         too_many = info_of(sel.async(io, quick, 2));
         auto w = sel.wait(io);
         again = info_of(sel.wait(io));
@@ -51,34 +55,37 @@ TEMPLATE_LIST_TEST_CASE("select: misuse — wait with no task, too many tasks, u
     REQUIRE_NO_LEAK(leak);
     CHECK(live == 0);
     REQUIRE_ZSYNC_ERROR(none, Errc::invalid_argument, Op::select_wait);
-    REQUIRE_ZSYNC_ERROR(too_many, Errc::invalid_argument, Op::group_async);
-    REQUIRE_ZSYNC_ERROR(again, Errc::closed, Op::select_wait);
-    REQUIRE_ZSYNC_ERROR(async_after, Errc::closed, Op::group_async);
+    if constexpr (is_pool<TestType>) {
+        REQUIRE_ZSYNC_ERROR(zero, Errc::invalid_argument, Op::select_async);
+        CHECK_FALSE(first.failed);
+        REQUIRE_ZSYNC_ERROR(too_many, Errc::invalid_argument, Op::select_async);
+        REQUIRE_ZSYNC_ERROR(async_after, Errc::closed, Op::select_async);
+    } else {
+        // No concurrency, no race: every start is refused, never run inline (nothing was started, so
+        // the first wait, too, finds no task).
+        REQUIRE_ZSYNC_ERROR(first, Errc::concurrency_unavailable, Op::select_async);
+        REQUIRE_ZSYNC_ERROR(too_many, Errc::concurrency_unavailable, Op::select_async);
+    }
+    REQUIRE_ZSYNC_ERROR(again, is_pool<TestType> ? Errc::closed : Errc::invalid_argument, Op::select_wait);
 }
 
 TEMPLATE_LIST_TEST_CASE("select: the first finished task wins; every other result is destroyed", "[sync][select]", Backends) {
     bool got = false;
     std::size_t index = 99;
     int value = -1, live_after = -1, constructed = 0, destroyed = 0;
+    ErrInfo start_err;
     auto leak = measure_sync<TestType>([&] {
         Counted::reset();
         TestType rt;
         Io io = rt.io();
         {
+            // Three long waits started first and one quick task last: the quick one wins, whatever
+            // the start order says.
             Select<Res> sel(4);
-            if constexpr (is_pool<TestType>) {
-                // Three long waits on their own threads and one quick task: the quick one wins.
-                (void)sel.concurrent(io, slow, 0);
-                (void)sel.concurrent(io, stubborn, 1, 100);  // its result arrives after the winner
-                (void)sel.concurrent(io, slow, 2);
-                (void)sel.async(io, quick, 3);
-            } else {
-                // BlockingIo runs each task inline as it is started: the first one started finishes first.
-                (void)sel.async(io, quick, 0);
-                (void)sel.async(io, stubborn, 1, 10);
-                (void)sel.async(io, quick, 2);
-                (void)sel.async(io, quick, 3);
-            }
+            start_err = info_of(sel.async(io, slow, 0));
+            (void)sel.async(io, stubborn, 1, 100);  // its result arrives after the winner
+            (void)sel.async(io, slow, 2);
+            (void)sel.async(io, quick, 3);
             auto w = sel.wait(io);
             got = w && w->result && *w->result;
             if (got) {
@@ -91,15 +98,16 @@ TEMPLATE_LIST_TEST_CASE("select: the first finished task wins; every other resul
         destroyed = Counted::destroyed.load();
     });
     REQUIRE_NO_LEAK(leak);
-    REQUIRE(got);
     if constexpr (is_pool<TestType>) {
+        REQUIRE(got);
         CHECK(index == 3);
         CHECK(value == 3);
         CHECK(constructed == 2);  // the winner and the stubborn late result
     } else {
-        CHECK(index == 0);
-        CHECK(value == 0);
-        CHECK(constructed == 4);
+        // BlockingIo would have run `slow` inline for 20 s and called it the winner: refused instead.
+        REQUIRE_ZSYNC_ERROR(start_err, Errc::concurrency_unavailable, Op::select_async);
+        CHECK_FALSE(got);
+        CHECK(constructed == 0);
     }
     CHECK(live_after == 0);
     CHECK(destroyed == constructed);
@@ -133,9 +141,14 @@ TEMPLATE_LIST_TEST_CASE("select: many results that all finish are drained and de
         constructed = Counted::constructed.load();
     });
     REQUIRE_NO_LEAK(leak);
-    CHECK(ok);
-    CHECK(constructed == 3 * n);
     CHECK(live_after == 0);
+    if constexpr (is_pool<TestType>) {
+        CHECK(ok);
+        CHECK(constructed == 3 * n);
+    } else {
+        CHECK_FALSE(ok);  // nothing could be started
+        CHECK(constructed == 0);
+    }
 }
 
 TEMPLATE_LIST_TEST_CASE("select: cancelling the waiting task cancels the select's tasks too", "[sync][select][cancel]", Backends) {
@@ -146,14 +159,8 @@ TEMPLATE_LIST_TEST_CASE("select: cancelling the waiting task cancels the select'
         TestType rt;
         Side<TestType, int> owner(rt, [](Io tio) -> Result<int> {
             Select<Res> sel(2);
-            if constexpr (is_pool<TestType>) {
-                (void)sel.concurrent(tio, slow, 0);
-                (void)sel.concurrent(tio, slow, 1);
-            } else {
-                // BlockingIo would run `slow` inline: instead wait in the Select's own queue, which is
-                // empty when no task started... so start nothing that blocks, and let wait block.
-                (void)sel.async(tio, [](Io) -> Result<Res> { return Error(Errc::canceled, Op::sleep); });
-            }
+            (void)sel.async(tio, slow, 0);
+            (void)sel.async(tio, slow, 1);
             auto w = sel.wait(tio);
             if (!w) return w.error();
             return int(w->index);
@@ -166,7 +173,8 @@ TEMPLATE_LIST_TEST_CASE("select: cancelling the waiting task cancels the select'
     if constexpr (is_pool<TestType>) {
         REQUIRE_ZSYNC_ERROR(err, Errc::canceled, Op::select_wait);
     } else {
-        CHECK_FALSE(err.failed);  // the one inline task had already finished: wait returned it
+        // Nothing could be started, so wait reports that before the cancellation arrives.
+        REQUIRE_ZSYNC_ERROR(err, Errc::invalid_argument, Op::select_wait);
     }
     CHECK(live_after == 0);
 }

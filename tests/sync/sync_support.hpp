@@ -61,7 +61,7 @@ public:
     template <class Body>
     Side(B& rt, Body body) : io_(rt.io()) {
         if constexpr (is_pool<B>) {
-            auto f = io_.concurrent(body, io_);
+            auto f = io_.concurrent(body);
             if (f) fut_.emplace(std::move(*f));
             else failed_ = f.error();
         } else {

@@ -105,7 +105,7 @@ int main() {
 
     // 2. Two tasks started with io.async and awaited, as in the save_data sample.
     auto both = rt.run([&](zsync::Io io) -> zsync::Result<std::size_t> {
-        auto a = io.async(read_back, io, std::string_view(path), std::size_t(10));
+        auto a = io.async(read_back, std::string_view(path), std::size_t(10));
         auto b = io.async([](zsync::Io io, std::string_view p) -> zsync::Result<std::size_t> {
             auto f = zsync::File::open(io, p);
             if (!f) return f.error();
@@ -113,7 +113,7 @@ int main() {
             (void)f->close(io);
             if (!st) return st.error();
             return std::size_t(st->size);
-        }, io, std::string_view(path));
+        }, std::string_view(path));
         auto ra = a.await(io);
         if (!ra) return ra.error();
         auto rb = b.await(io);
