@@ -163,23 +163,25 @@ constexpr void report_bad_task() {
         if constexpr (sizeof...(A) == 0) return false;
         else return std::is_same_v<std::decay_t<std::tuple_element_t<0, std::tuple<A...>>>, Io>;
     }();
-    if constexpr (io_passed_twice)
+    if constexpr (io_passed_twice) {
         static_assert(always_false<F>, "zsync: do not pass io in the arguments: io.async(f, args...), group.async(io, f, args...) "
                                        "and select.async(io, f, args...) call f(io, args...) themselves");
-    else if constexpr (T::is_function && !T::arity_fits)
-        static_assert(always_false<F>, "zsync: wrong number of arguments: a task function takes (zsync::Io, args...) and the start "
-                                       "call passes only args... (the Io is added for you)");
-    else if constexpr (T::is_function && !T::first_is_io)
-        static_assert(always_false<F>, "zsync: a task function's first parameter must be zsync::Io (the start call passes it)");
-    else if constexpr (T::is_function && !T::no_mutable_refs)
-        static_assert(always_false<F>, "zsync: a task function cannot take a non-const lvalue reference (it would bind to a copy "
-                                       "in the task's argument block): take a pointer");
-    else if constexpr (T::is_function)
-        static_assert(always_false<F>, "zsync: a task function's first parameter must be zsync::Io, and each argument must convert "
-                                       "to its parameter's (decayed) type and be passable as an rvalue");
-    else
+    } else if constexpr (T::is_function) {
+        if constexpr (!T::first_is_io)
+            static_assert(always_false<F>, "zsync: a task function's first parameter must be zsync::Io (the start call passes it)");
+        else if constexpr (!T::arity_fits)
+            static_assert(always_false<F>, "zsync: wrong number of arguments: a task function takes (zsync::Io, args...) and the "
+                                           "start call passes only args... (the Io is added for you)");
+        else if constexpr (!T::no_mutable_refs)
+            static_assert(always_false<F>, "zsync: a task function cannot take a non-const lvalue reference (it would bind to a "
+                                           "copy in the task's argument block): take a pointer");
+        else
+            static_assert(always_false<F>, "zsync: each argument must convert to its parameter's (decayed) type, and the function "
+                                           "must accept those values as rvalues");
+    } else {
         static_assert(always_false<F>, "zsync: the callable is not invocable as f(zsync::Io, args...) with decayed, moved "
                                        "arguments (or an argument cannot be decay-copied)");
+    }
 }
 
 }  // namespace zsync::detail

@@ -1,4 +1,4 @@
-// zsync:reactor — the event source the green-thread and stackless backends share (issue 12).
+// zsync:reactor — the event source the green-thread and stackless backends share.
 //
 // Not a backend: a per-thread *driver* that performs Operations without blocking its thread, and a
 // *handle* other threads use to wake it or cancel what it runs (tokio's driver/handle split). The

@@ -76,7 +76,7 @@ struct Consumer : clang::ASTConsumer {
                 if (!f->doesThisDeclarationHaveABody()) {
                     if (!f->getDefinition())
                         diags.error(f->getLocation(), "'" + qualified_name(f) + "' is annotated zsync::stackless but not "
-                                    "defined in this file; part 1 generates frames only for definitions it sees",
+                                    "defined in this file; zsync-gen generates frames only for definitions it sees",
                                     "define it in this file");
                     continue;
                 }

@@ -513,11 +513,11 @@ FunctionModel* build_frame(Context& cx, Suspension& sus, const clang::FunctionDe
             if (llvm::isa<clang::MaterializeTemporaryExpr>(v->getInit()->IgnoreImpCasts()) ||
                 llvm::isa<clang::ExprWithCleanups>(v->getInit()))
                 cx.diags.error(v->getLocation(), "reference '" + v->getName().str() + "' bound to a temporary is alive "
-                               "across a suspension (temporaries across suspensions are zsync-gen part 2)",
+                               "across a suspension (zsync-gen does not keep such temporaries in a frame)",
                                "declare a value instead of a reference");
         }
         if (llvm::isa<clang::DecompositionDecl>(v))
-            cx.diags.error(v->getLocation(), "a structured binding alive across a suspension (zsync-gen part 2)",
+            cx.diags.error(v->getLocation(), "a structured binding alive across a suspension (not supported by zsync-gen)",
                            "declare a named local and read its members");
         if (v->getType().isVolatileQualified())
             cx.diags.error(v->getLocation(), "volatile local alive across a suspension", "drop volatile");

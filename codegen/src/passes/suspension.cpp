@@ -164,7 +164,7 @@ CallClass Suspension::classify(const clang::CallExpr* call) {
     if (!passes_io(call)) return out;
     if (callee->isInStdNamespace()) return out;  // std::move(io), std::swap: the standard library never waits
     if (in_zsync_namespace(callee))
-        return refuse("'" + name + "' suspends but has no stackless frame yet (zsync-gen part 1 knows the "
+        return refuse("'" + name + "' suspends but has no stackless frame yet (zsync-gen knows the "
                       "leaves in leaves.def and the annotated free functions of the library)",
                       "use a leaf (Io::sleep_until, File::read/write, Io::operate, ...) or an annotated free function "
                       "(zsync::write_all, zsync::read_exact), or run this function on a stackful backend");
@@ -179,7 +179,7 @@ CallClass Suspension::classify(const clang::CallExpr* call) {
     }
     if (annotated(callee))
         return refuse("'" + name + "' is annotated zsync::stackless but defined in another translation unit; its "
-                      "frame cannot be embedded and part 1 has no pool for it",
+                      "frame cannot be embedded, and frames of other translation units are not supported yet",
                       "define '" + name + "' in this file (or inline in a module interface)");
     return refuse("'" + name + "' is passed an Io and is defined in another translation unit without the "
                   "zsync::stackless annotation: zsync-gen cannot tell whether it suspends",

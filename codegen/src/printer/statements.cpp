@@ -164,7 +164,7 @@ public:
                 if (isa<MaterializeTemporaryExpr>(p.call->getArg(i)->IgnoreImpCasts()) || arg->isPRValue())
                     cx_.diags.error(p.call->getArg(i)->getBeginLoc(), "a temporary bound to reference parameter '" +
                                     fd->getParamDecl(i)->getName().str() + "' of a suspending call would have to live across "
-                                    "the suspension (temporaries across suspensions are zsync-gen part 2)",
+                                    "the suspension (zsync-gen does not keep such temporaries in a frame)",
                                     "pass a named local");
                 out += "zs_c->" + pv.path + " = &" + a + "; ";
             } else {
