@@ -16,9 +16,9 @@ ZSYNC_CMAKE_BIN="$ZSYNC_CMAKE_PREFIX/node_modules/.bin"
 
 # Debian (bookworm) packages: compiler, module scanner, linker, sanitizer runtimes, build tool, libraries
 # (libtbb-dev: oneTBB, the peer of the ThreadPoolIo benchmark; the build configures without it;
-# liburing-dev: the reactor's io_uring implementation;
+# liburing-dev: the reactor's io_uring implementation; strace: tests/bench/run_syscalls.sh counts syscalls with it;
 # libclang-19-dev libclang-cpp19-dev llvm-19-dev: Clang's C++ libraries, which zsync-gen (codegen/) is built on).
-ZSYNC_DEB_PACKAGES=(clang-19 clang-tools-19 lld-19 libclang-rt-19-dev ninja-build libfmt-dev catch2 valgrind libtbb-dev libasio-dev curl wrk liburing-dev
+ZSYNC_DEB_PACKAGES=(clang-19 clang-tools-19 lld-19 libclang-rt-19-dev ninja-build libfmt-dev catch2 valgrind libtbb-dev libasio-dev curl wrk liburing-dev strace
                     libclang-19-dev libclang-cpp19-dev llvm-19-dev)
 
 _zsync_say() { echo "deps: $*"; }

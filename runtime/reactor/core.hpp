@@ -9,7 +9,8 @@
 //
 // Wake protocol (driver D, poster P):
 //   P: push under remote_mu; then if wake_pending.exchange(1) was 0, Backend::notify() (an eventfd write).
-//   D: when the eventfd read completes, woken(): wake_pending = 0; then drain_remote() under remote_mu.
+//   D: when the eventfd read completes, woken(): wake_pending = 0; then drain_remote() under remote_mu
+//      (always locking after a wake; the remote_any_ hint only lets turns without one skip the lock).
 // A post whose exchange saw 1 happened before D's store of 0 in the word's order, and D drains under the
 // same mutex after that store, so it sees the post (see the argument in docs/reactor.md).
 #pragma once
@@ -159,8 +160,12 @@ public:
         // acq_rel: pairs with woken()'s store; see the wake protocol at the top of this file.
         if (wake_pending.exchange(1, std::memory_order_acq_rel) == 0) backend->notify();
     }
-    // Driver: the notification was consumed.
-    inline void woken() noexcept { wake_pending.store(0, std::memory_order_seq_cst); }  // seq_cst: before drain_remote's lock
+    // Driver: the notification was consumed. The next drain_remote takes the lock whatever the hint says:
+    // the argument that no post is lost (docs/reactor.md) needs that lock after this store.
+    inline void woken() noexcept {
+        wake_pending.store(0, std::memory_order_seq_cst);  // seq_cst: before drain_remote's lock
+        must_drain_ = true;
+    }
 
 private:
     static constexpr unsigned chunk_bits = 8, chunk_size = 1u << chunk_bits;
@@ -186,6 +191,7 @@ private:
     std::vector<Done> remote_done_, remote_done_swap_;
     std::vector<Ticket> remote_cancel_, remote_cancel_swap_;
     std::atomic<std::uint32_t> remote_any_{0};
+    bool must_drain_ = false;  // driver's thread: a wake was consumed since the last drain
     std::atomic<std::uint32_t> wake_pending{0};
     unsigned offload_threads_;
     std::unique_ptr<OffloadPool> offload_;

@@ -239,8 +239,10 @@ void Core::post_cancel(Ticket t) noexcept {
 }
 
 void Core::drain_remote() noexcept {
-    // relaxed: a missed hint is caught by the wake protocol (the poster also wakes the driver).
-    if (remote_any_.load(std::memory_order_relaxed) == 0) return;
+    // relaxed: only a hint, read on turns without a wake; after a wake the lock is taken regardless
+    // (must_drain_), which is what the wake protocol's argument relies on.
+    if (!must_drain_ && remote_any_.load(std::memory_order_relaxed) == 0) return;
+    must_drain_ = false;
     {
         std::lock_guard lock(remote_mu_);
         remote_any_.store(0, std::memory_order_relaxed);

@@ -13,8 +13,9 @@
 // once: write S bytes, read the S bytes back (checked), repeat. Figures per server, K and S:
 //   net.echo.<name>.k<K>.b<S>.rt_per_s   round trips per second (all connections together)
 //   net.echo.<name>.k<K>.b<S>.mib_per_s  payload MiB per second, one direction
-// and with two servers the paired per-round ratio first/second of the round trips per second:
-//   net.echo.<first>_over_<second>.k<K>.b<S>.ratio
+// and with two or more servers the paired per-round ratio of each server but the last over the last
+// one (first/second with two), of the round trips per second:
+//   net.echo.<name>_over_<last>.k<K>.b<S>.ratio
 // --http /PATH: instead of echo messages, each round trip is `GET /PATH HTTP/1.1` (keep-alive) and a
 // complete response (status 200, Content-Length body); figures net.http.<name>.k<K>.requests_per_s.
 // Rounds are interleaved: every round runs every configuration on every server, the server order
@@ -321,7 +322,7 @@ int main(int argc, char** argv) {
         }
     const std::size_t ns = g_servers.size(), nc = configs.size();
     std::vector<std::vector<std::vector<double>>> rate(nc, std::vector<std::vector<double>>(ns));
-    std::vector<std::vector<double>> ratio(nc);
+    std::vector<std::vector<double>> ratio(nc * ns);  // [config * ns + server]: that server over the last one
     std::vector<char> buf(1 << 16);
     for (std::uint64_t round = 0; round <= runs; ++round) {  // round 0: untimed warm-up
         for (std::size_t ci = 0; ci < nc; ++ci) {
@@ -333,7 +334,7 @@ int main(int argc, char** argv) {
             }
             if (!round) continue;
             for (std::size_t si = 0; si < ns; ++si) rate[ci][si].push_back(per[si]);
-            if (ns == 2) ratio[ci].push_back(per[0] / per[1]);
+            for (std::size_t si = 0; si + 1 < ns; ++si) ratio[ci * ns + si].push_back(per[si] / per[ns - 1]);
         }
     }
     std::printf("config conns=%s msgs=%llu runs=%llu%s\n", std::string(args.get("--conns", "1,16")).c_str(),
@@ -350,9 +351,9 @@ int main(int argc, char** argv) {
                 bench::print_summary((base + ".mib_per_s").c_str(), "MiB/s", mib);
             }
         }
-        if (ns == 2) {
-            std::string n = std::string(http ? "net.http." : "net.echo.") + g_servers[0].name + "_over_" + g_servers[1].name + cfg + ".ratio";
-            bench::print_summary(n.c_str(), "x", ratio[ci]);
+        for (std::size_t si = 0; si + 1 < ns; ++si) {
+            std::string n = std::string(http ? "net.http." : "net.echo.") + g_servers[si].name + "_over_" + g_servers[ns - 1].name + cfg + ".ratio";
+            bench::print_summary(n.c_str(), "x", ratio[ci * ns + si]);
         }
     }
     return 0;

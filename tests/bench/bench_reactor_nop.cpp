@@ -1,7 +1,9 @@
 // The cost of one nop Operation from submission to completion on each reactor (docs/benchmarks.md,
 // "Reactor"): submit, run the driver until the completion ran, repeat. On io_uring that is a real
-// IORING_OP_NOP through the ring (one io_uring_enter per round); on epoll a nop completes in the driver
-// without a syscall. Also a batch of 64 nops per turn (the per-Operation cost when submissions batch).
+// IORING_OP_NOP through the ring (one io_uring_enter per round); on epoll a nop makes no syscall of its
+// own, but the turn that runs its completion still polls the kernel once (epoll_pwait2 with a zero
+// timeout: a turn always collects readiness). Also a batch of 64 nops per turn (the per-Operation cost
+// when submissions batch).
 // Interleaved runs, medians with min–max.
 //
 //   bench_reactor_nop [--iters 200000] [--runs 7]
