@@ -28,10 +28,10 @@ std::span<const std::byte> bytes_of(std::string_view s) noexcept { return std::a
 Result<File> File::open(Io io, std::string_view path, OpenOptions options) noexcept { return Dir::cwd().open_file(io, path, options); }
 Result<File> File::create(Io io, std::string_view path, std::uint32_t mode) noexcept { return Dir::cwd().create_file(io, path, mode); }
 
-Result<void> File::write_all(Io io, std::span<const std::byte> data) const noexcept { return zsync::write_all(io, *this, data); }
-Result<void> File::write_all(Io io, std::string_view text) const noexcept { return write_all(io, bytes_of(text)); }
+Result<void> File::write_all(Io io, std::span<const std::byte> data, Deadline dl) const noexcept { return zsync::write_all(io, *this, data, dl); }
+Result<void> File::write_all(Io io, std::string_view text, Deadline dl) const noexcept { return write_all(io, bytes_of(text), dl); }
 
-Result<void> File::read_exact(Io io, std::span<std::byte> buffer) const noexcept { return zsync::read_exact(io, *this, buffer); }
+Result<void> File::read_exact(Io io, std::span<std::byte> buffer, Deadline dl) const noexcept { return zsync::read_exact(io, *this, buffer, dl); }
 
 Result<std::string> File::read_to_string(Io io, std::size_t limit) const {
     std::string out;

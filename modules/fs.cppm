@@ -34,23 +34,25 @@ public:
 
     inline bool is_open() const noexcept { return handle != invalid_handle; }
 
-    // Reads up to buffer.size() bytes; 0 at the end of the file (and for an empty buffer).
-    inline Result<std::size_t> read(Io io, std::span<std::byte> b) const noexcept { return sized(io, Operation::read(handle, b)); }
-    // Writes up to data.size() bytes; returns how many were written.
-    inline Result<std::size_t> write(Io io, std::span<const std::byte> d) const noexcept { return sized(io, Operation::write(handle, d)); }
+    // Reads up to buffer.size() bytes; 0 at the end of the file (and for an empty buffer). With a
+    // deadline, Errc::timeout when nothing can be read before it passes: a pipe, FIFO, tty or device
+    // waits for its peer; a regular file is always ready (best effort: the read itself is not bounded).
+    inline Result<std::size_t> read(Io io, std::span<std::byte> b, Deadline dl = ::zsync::Deadline::never()) const noexcept { return sized(io, Operation::read(handle, b, dl)); }
+    // Writes up to data.size() bytes; returns how many were written. Deadline as for read.
+    inline Result<std::size_t> write(Io io, std::span<const std::byte> d, Deadline dl = ::zsync::Deadline::never()) const noexcept { return sized(io, Operation::write(handle, d, dl)); }
     inline Result<std::size_t> pread(Io io, std::span<std::byte> b, std::uint64_t off) const noexcept { return sized(io, Operation::pread(handle, b, off)); }
     inline Result<std::size_t> pwrite(Io io, std::span<const std::byte> d, std::uint64_t off) const noexcept { return sized(io, Operation::pwrite(handle, d, off)); }
-    inline Result<std::size_t> readv(Io io, std::span<const IoVec> v) const noexcept { return sized(io, Operation::readv(handle, v)); }
-    inline Result<std::size_t> writev(Io io, std::span<const IoVec> v) const noexcept { return sized(io, Operation::writev(handle, v)); }
+    inline Result<std::size_t> readv(Io io, std::span<const IoVec> v, Deadline dl = ::zsync::Deadline::never()) const noexcept { return sized(io, Operation::readv(handle, v, dl)); }
+    inline Result<std::size_t> writev(Io io, std::span<const IoVec> v, Deadline dl = ::zsync::Deadline::never()) const noexcept { return sized(io, Operation::writev(handle, v, dl)); }
     inline Result<std::size_t> preadv(Io io, std::span<const IoVec> v, std::uint64_t off) const noexcept { return sized(io, Operation::preadv(handle, v, off)); }
     inline Result<std::size_t> pwritev(Io io, std::span<const IoVec> v, std::uint64_t off) const noexcept { return sized(io, Operation::pwritev(handle, v, off)); }
 
-    // Writes all of `data`, retrying short writes.
-    Result<void> write_all(Io io, std::span<const std::byte> data) const noexcept;
-    Result<void> write_all(Io io, std::string_view text) const noexcept;
+    // Writes all of `data`, retrying short writes, each before the one deadline.
+    Result<void> write_all(Io io, std::span<const std::byte> data, Deadline dl = ::zsync::Deadline::never()) const noexcept;
+    Result<void> write_all(Io io, std::string_view text, Deadline dl = ::zsync::Deadline::never()) const noexcept;
     // Fills `buffer` completely, or fails with end_of_stream (nothing is lost: the bytes read so far
     // are in the buffer, and the error's op is read).
-    Result<void> read_exact(Io io, std::span<std::byte> buffer) const noexcept;
+    Result<void> read_exact(Io io, std::span<std::byte> buffer, Deadline dl = ::zsync::Deadline::never()) const noexcept;
     // Reads until the end of the file into a string (at most `limit` bytes, else invalid_argument).
     Result<std::string> read_to_string(Io io, std::size_t limit = std::size_t(1) << 30) const;
 
@@ -84,9 +86,9 @@ private:
 // that calls it embeds its frame (it is generated in the caller's translation unit, like an inline
 // function), so it waits without a stack. File::write_all is this function.
 [[clang::annotate("zsync::stackless")]]
-inline Result<void> write_all(Io io, File f, std::span<const std::byte> data) noexcept {
+inline Result<void> write_all(Io io, File f, std::span<const std::byte> data, Deadline dl = ::zsync::Deadline::never()) noexcept {
     while (!data.empty()) {
-        auto n = f.write(io, data);
+        auto n = f.write(io, data, dl);
         if (!n) return n.error();
         if (*n == 0) return Error::system(5 /* EIO: the OS accepted nothing */, Op::write);
         data = data.subspan(*n);
@@ -97,9 +99,9 @@ inline Result<void> write_all(Io io, File f, std::span<const std::byte> data) no
 // Fills `buffer` from `f` completely, or fails with end_of_stream (the bytes read so far are in the
 // buffer). Cancel point. Annotated for zsync-gen, like write_all; File::read_exact is this function.
 [[clang::annotate("zsync::stackless")]]
-inline Result<void> read_exact(Io io, File f, std::span<std::byte> buffer) noexcept {
+inline Result<void> read_exact(Io io, File f, std::span<std::byte> buffer, Deadline dl = ::zsync::Deadline::never()) noexcept {
     while (!buffer.empty()) {
-        auto n = f.read(io, buffer);
+        auto n = f.read(io, buffer, dl);
         if (!n) return n.error();
         if (*n == 0) return Error(Errc::end_of_stream, Op::read);
         buffer = buffer.subspan(*n);

@@ -84,7 +84,9 @@ struct LookupAnswer {
 // A wait, described completely. Build one with the static factories; read `result` when it completed.
 struct Operation {
     // Arguments, by code. Offsets of -1 in `transfer` mean "use and advance the file position".
-    struct Rw { Handle fd; void* data; std::uint64_t len; std::uint64_t offset; };        // data = IoVec* for *v
+    // data = IoVec* for *v. deadline: read/write/readv/writev only (a pipe, FIFO, tty or character
+    // device can wait for its peer); a regular file is always ready, so there it is best effort.
+    struct Rw { Handle fd; void* data; std::uint64_t len; std::uint64_t offset; Deadline deadline; };
     struct Path { Handle dir; std::uint32_t len; const char* ptr; };                        // not NUL-terminated
     struct Open { Path path; OpenOptions options; };
     struct Stat { Path path; FileStat* out; };                                              // path.len == 0: stat dir itself (fstat)
@@ -137,12 +139,14 @@ struct Operation {
     constexpr Operation() noexcept : fd(invalid_handle) {}
 
     static inline Operation nop() noexcept { return {}; }
-    static inline Operation read(Handle fd, std::span<std::byte> b) noexcept { return rw_op(Op::read, fd, b.data(), b.size(), 0); }
-    static inline Operation write(Handle fd, std::span<const std::byte> b) noexcept { return rw_op(Op::write, fd, const_cast<std::byte*>(b.data()), b.size(), 0); }
+    // With a deadline: Errc::timeout when the handle is not ready before it passes (best effort for
+    // regular files, which are always ready; docs/reference/time.md).
+    static inline Operation read(Handle fd, std::span<std::byte> b, Deadline d = Deadline::never()) noexcept { return rw_op(Op::read, fd, b.data(), b.size(), 0, d); }
+    static inline Operation write(Handle fd, std::span<const std::byte> b, Deadline d = Deadline::never()) noexcept { return rw_op(Op::write, fd, const_cast<std::byte*>(b.data()), b.size(), 0, d); }
     static inline Operation pread(Handle fd, std::span<std::byte> b, std::uint64_t off) noexcept { return rw_op(Op::pread, fd, b.data(), b.size(), off); }
     static inline Operation pwrite(Handle fd, std::span<const std::byte> b, std::uint64_t off) noexcept { return rw_op(Op::pwrite, fd, const_cast<std::byte*>(b.data()), b.size(), off); }
-    static inline Operation readv(Handle fd, std::span<const IoVec> v) noexcept { return rw_op(Op::readv, fd, const_cast<IoVec*>(v.data()), v.size(), 0); }
-    static inline Operation writev(Handle fd, std::span<const IoVec> v) noexcept { return rw_op(Op::writev, fd, const_cast<IoVec*>(v.data()), v.size(), 0); }
+    static inline Operation readv(Handle fd, std::span<const IoVec> v, Deadline d = Deadline::never()) noexcept { return rw_op(Op::readv, fd, const_cast<IoVec*>(v.data()), v.size(), 0, d); }
+    static inline Operation writev(Handle fd, std::span<const IoVec> v, Deadline d = Deadline::never()) noexcept { return rw_op(Op::writev, fd, const_cast<IoVec*>(v.data()), v.size(), 0, d); }
     static inline Operation preadv(Handle fd, std::span<const IoVec> v, std::uint64_t off) noexcept { return rw_op(Op::preadv, fd, const_cast<IoVec*>(v.data()), v.size(), off); }
     static inline Operation pwritev(Handle fd, std::span<const IoVec> v, std::uint64_t off) noexcept { return rw_op(Op::pwritev, fd, const_cast<IoVec*>(v.data()), v.size(), off); }
     static inline Operation open_at(Handle dir, std::string_view path, OpenOptions o) noexcept { Operation op; op.code = Op::open; op.open = {make_path(dir, path), o}; return op; }
@@ -219,8 +223,8 @@ struct Operation {
 
 private:
     static constexpr std::uint32_t clamp32(std::size_t n) noexcept { return n > 0xffff'ffffu ? 0xffff'ffffu : static_cast<std::uint32_t>(n); }
-    static inline Operation rw_op(Op c, Handle fd, void* data, std::uint64_t len, std::uint64_t off) noexcept {
-        Operation op; op.code = c; op.rw = {fd, data, len, off}; return op;
+    static inline Operation rw_op(Op c, Handle fd, void* data, std::uint64_t len, std::uint64_t off, Deadline d = Deadline::never()) noexcept {
+        Operation op; op.code = c; op.rw = {fd, data, len, off, d}; return op;
     }
     static inline Path make_path(Handle dir, std::string_view p) noexcept {
         // A path longer than 4 GiB cannot be represented; its length saturates and the backend reports

@@ -147,6 +147,8 @@ void perform_yield(Operation& op, ThreadCancelState& cs) noexcept {
 template <Op code>
 [[gnu::noinline]] void perform_rw_general(Operation& op, ThreadCancelState& cs) noexcept {
     const auto& a = op.rw;
+    if constexpr (code == Op::read || code == Op::write)
+        if (!a.deadline.is_never()) return perform_rw_deadline(op, cs);
     if constexpr (code == Op::read) blocking(op, cs, [&] { return sys::read(a.fd, a.data, a.len); });
     else if constexpr (code == Op::write) blocking(op, cs, [&] { return sys::write(a.fd, a.data, a.len); });
     else if constexpr (code == Op::pread) blocking(op, cs, [&] { return sys::pread(a.fd, a.data, a.len, static_cast<off_t>(a.offset)); });
@@ -160,6 +162,8 @@ template <Op code>
 [[gnu::always_inline]] inline void perform_rw(Operation& op, ThreadCancelState& cs) noexcept {
     std::int32_t tid = cached_tid;
     if (cs.protection != Protection::unblocked || tid == 0) [[unlikely]] return perform_rw_general<code>(op, cs);
+    if constexpr (code == Op::read || code == Op::write)
+        if (!op.rw.deadline.is_never()) [[unlikely]] return perform_rw_deadline(op, cs);
     cs.blocked_tid.store(tid, std::memory_order_seq_cst);
     if (cs.requested.load(std::memory_order_seq_cst) != 0) [[unlikely]] {
         cs.blocked_tid.store(0, std::memory_order_relaxed);
@@ -202,6 +206,7 @@ void perform_other(Operation& op, ThreadCancelState& cs) noexcept {
     case Op::preadv:
     case Op::pwritev: {
         if (op.rw.len > INT_MAX) { op.result = Error(Errc::invalid_argument, op.code); return; }
+        if ((op.code == Op::readv || op.code == Op::writev) && !op.rw.deadline.is_never()) return perform_rw_deadline(op, cs);
         auto* v = static_cast<const iovec*>(op.rw.data);
         int cnt = static_cast<int>(op.rw.len);
         auto off = static_cast<off_t>(op.rw.offset);

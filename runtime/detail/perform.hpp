@@ -20,6 +20,8 @@ void perform_pwrite(Operation& op, ThreadCancelState& cs) noexcept;
 void perform_futex_wait(Operation& op, ThreadCancelState& cs) noexcept;
 void perform_yield(Operation& op, ThreadCancelState& cs) noexcept;
 void perform_other(Operation& op, ThreadCancelState& cs) noexcept;
+// read/write/readv/writev with a deadline (perform_net.cpp: readiness first, as for sockets).
+void perform_rw_deadline(Operation& op, ThreadCancelState& cs) noexcept;
 // The socket Operations (perform_net.cpp), reached through perform_other.
 void perform_net(Operation& op, ThreadCancelState& cs) noexcept;
 

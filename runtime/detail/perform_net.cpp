@@ -15,6 +15,7 @@ module;
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include "cancel_state.hpp"
@@ -345,6 +346,25 @@ void do_lookup(Operation& op, ThreadCancelState& cs) noexcept {
 }
 
 }  // namespace
+
+// A read or write that may wait for a peer (pipe, FIFO, tty, device) under a deadline: poll until the
+// handle is ready or the deadline passes, then the call (which then has data or room and returns at
+// once; another reader or writer taking it between the two makes the call wait, still interruptibly).
+// A regular file is always ready: the call runs at once, so there the deadline is best effort.
+void perform_rw_deadline(Operation& op, ThreadCancelState& cs) noexcept {
+    const auto& a = op.rw;
+    const bool reading = op.code == Op::read || op.code == Op::readv;
+    if ((op.code == Op::readv || op.code == Op::writev) && a.len > INT_MAX) { op.result = Error(Errc::invalid_argument, op.code); return; }
+    with_deadline(op, cs, a.fd, reading ? POLLIN : POLLOUT, a.deadline, false, [&]() -> long {
+        auto* v = static_cast<const iovec*>(a.data);
+        switch (op.code) {
+        case Op::read: return ::read(a.fd, a.data, a.len);
+        case Op::write: return ::write(a.fd, a.data, a.len);
+        case Op::readv: return ::readv(a.fd, v, static_cast<int>(a.len));
+        default: return ::writev(a.fd, v, static_cast<int>(a.len));
+        }
+    });
+}
 
 void perform_net(Operation& op, ThreadCancelState& cs) noexcept {
     switch (op.code) {

@@ -286,3 +286,23 @@ TEMPLATE_LIST_TEST_CASE("cancel: Io::batch reports canceled for the interrupted 
     CHECK(close_ran);  // close is not a cancel point, even in a cancelled batch
     CHECK(extra_closed);
 }
+
+TEMPLATE_LIST_TEST_CASE("deadlines: a read waiting for its deadline is cancelled, not timed out", "[deadline][cancel]", Backends) {
+    int fds[2] = {-1, -1};
+    REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+    ErrInfo err;
+    double ms = 0;
+    bool next_ok = false;
+    auto leak = measure<TestType>([&] {
+        cancel_blocked_call<TestType>([&](Io io) {
+            std::byte buf[16];
+            return File{fds[0]}.read(io, buf, Deadline::after(std::chrono::seconds(30)));
+        }, err, ms, next_ok);
+    });
+    ::close(fds[0]);
+    ::close(fds[1]);
+    REQUIRE_NO_LEAK(leak);
+    REQUIRE_ZSYNC_ERROR(err, Errc::canceled, Op::read);
+    CHECK(ms < 5000);
+    CHECK(next_ok);
+}
