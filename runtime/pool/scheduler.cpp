@@ -19,6 +19,16 @@
 // syscall) even when T runs nested on A's thread, where a signal to A would reach nothing. A's own
 // request stays pending for A's next cancel point. Group awaits work the same way via awaiting_group.
 //
+// Cancelling many tasks is O(N). A request (cancel_task) stores the flag and sends the interrupt once
+// (ThreadCancelState::request_async) and never waits for the target to acknowledge; it sets the
+// target's canceling bit (a group's, for cancel_group), which changes the futex word its awaiters
+// sleep on. An awaiter that sees the bit waits with timeouts (NudgeBackoff: from 2 ms, or 20 ms for a group, doubling to 200 ms)
+// and on each timeout re-sends the interrupts that are still unacknowledged along the await chain
+// (nudge_task / nudge_group): that covers the signal lost in the window before the syscall. Shutdown
+// polls its threads' ends the same way. So the common path costs one flag, one signal and one wake-up
+// per task; only a lost signal costs a timeout. (Before, each request waited for its target with a
+// back-off, serially, under the group's spin lock, which the finished targets then spun on.)
+//
 // Shutdown (~Pool), numbered; each step names the race it closes:
 //   1. stopping = true (seq_cst). From now on dispatch() fails tasks instead of running them, and
 //      spawn() refuses new ones (shut_down).
@@ -48,6 +58,7 @@ module;
 #include <climits>
 #include <cstddef>
 #include <cstdint>
+#include <ctime>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -87,6 +98,12 @@ ThreadCancelState& current_cancel() noexcept { return tls_task ? tls_task->cance
 void futex_wait_while(const Atomic<std::uint32_t>* word, std::uint32_t value) noexcept {
     // acquire: whoever changed the word published what it guards before changing it.
     while (word->load(std::memory_order_acquire) == value) futex(word, FUTEX_WAIT_PRIVATE, value);
+}
+
+bool futex_wait_for(const Atomic<std::uint32_t>* word, std::uint32_t value, long ns) noexcept {
+    timespec ts{static_cast<time_t>(ns / 1'000'000'000), ns % 1'000'000'000};
+    long r = ::syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, value, &ts, nullptr, 0);
+    return !(r != 0 && errno == ETIMEDOUT);
 }
 
 Task* make_task(const TaskStart& ts, Group* g) noexcept {
@@ -130,7 +147,8 @@ void complete(Task* t) noexcept {
         g->lock.unlock();
         free_task(t);
         // acq_rel: the group's awaiter, on seeing 0, may free g; everything above happened before.
-        if (g->outstanding.fetch_sub(1, std::memory_order_acq_rel) == 1) futex(&g->outstanding, FUTEX_WAKE_PRIVATE, INT_MAX);
+        if ((g->outstanding.fetch_sub(1, std::memory_order_acq_rel) & Group::count_mask) == 1)
+            futex(&g->outstanding, FUTEX_WAKE_PRIVATE, INT_MAX);
         return;
     }
     // acq_rel: release publishes the result to the awaiter; acquire sees whether it is sleeping.
@@ -190,6 +208,26 @@ Pool::Pool(Config c) : max_concurrent_(c.max_concurrent) {
     }
 }
 
+namespace {
+// Polls `done` with sleeps of 50 us doubling to 10 ms (shutdown is the only caller: a thread has no
+// futex word for its end) and calls `nudge` on a group's back-off (NudgeBackoff).
+template <class Done, class Nudge>
+void wait_nudging(Done&& done, Nudge&& nudge) noexcept {
+    NudgeBackoff backoff(NudgeBackoff::group_first);
+    long slept = 0, next_nudge = backoff.next();
+    for (long ns = 50'000; !done();) {
+        timespec ts{0, ns};
+        ::nanosleep(&ts, nullptr);
+        slept += ns;
+        if (slept >= next_nudge) {
+            nudge();
+            next_nudge = slept + backoff.next();
+        }
+        if (ns < 10'000'000) ns *= 2;
+    }
+}
+}  // namespace
+
 Pool::~Pool() {
     stopping_.store(true, std::memory_order_seq_cst);                                   // 1
     while (injecting_.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();  // 2
@@ -211,8 +249,26 @@ Pool::~Pool() {
     }
     epoch_.fetch_add(1, std::memory_order_release);                                     // 4
     futex(&epoch_, FUTEX_WAKE_PRIVATE, INT_MAX);
+    // The sweep sent each request once (request_async): wait for the threads to end, re-sending the
+    // interrupts that were lost (nudge) when a wait times out. A join alone could wait forever.
+    // acquire: pairs with worker_main's release of `exited`.
+    wait_nudging([&] { return std::all_of(workers_.begin(), workers_.end(), [](auto& w) { return w->exited.load(std::memory_order_acquire); }); },
+                 [&] {
+                     for (auto& w : workers_) {
+                         w->current_lock.lock();
+                         if (w->current) nudge_task(w->current);
+                         w->current_lock.unlock();
+                     }
+                 });
     for (auto& w : workers_) w->thread.join();
     while (Task* t = injector_.pop()) fail_task(t);                                     // 5
+    // acquire: pairs with extra_main's release of `finished`.
+    wait_nudging([&] { return std::all_of(extras.begin(), extras.end(), [](auto& e) { return e->finished.load(std::memory_order_acquire); }); },
+                 [&] {
+                     std::lock_guard lock(extra_mutex_);
+                     for (auto& e : extras)
+                         if (e->task) nudge_task(e->task);
+                 });
     for (auto& e : extras) e->thread.join();                                            // 6
 }
 
@@ -344,6 +400,7 @@ void Pool::worker_main(Worker& w) noexcept {
         park(w);
     }
     tls_worker = nullptr;
+    w.exited.store(true, std::memory_order_release);  // release: shutdown's wait then joins
 }
 
 namespace {
@@ -384,11 +441,42 @@ bool end_await(Task* me) noexcept {
 }
 }  // namespace
 
+// Sends the request without waiting for its acknowledgement (see the cancellation note at the top),
+// then tells t's awaiters, by the canceling bit, to wait with timeouts and nudge.
 void Pool::cancel_task(Task* t) noexcept {
-    t->cancel.request();
+    t->cancel.request_async();
     t->await_lock.lock();
     propagate_locked(t);
     t->await_lock.unlock();
+    // seq_cst: after the request (an awaiter that sees the bit sees the request); acquire of the old
+    // value tells whether anyone sleeps on the word. Changing the word makes a racing FUTEX_WAIT fail.
+    std::uint32_t old = t->state.fetch_or(Task::canceling, std::memory_order_seq_cst);
+    if ((old & Task::waiter) && !(old & Task::done) && !(old & Task::canceling)) futex(&t->state, FUTEX_WAKE_PRIVATE, INT_MAX);
+}
+
+void Pool::cancel_task_sync(Task* t) noexcept {
+    cancel_task(t);
+    for (long ns = 1000; nudge_task(t);) {
+        timespec ts{0, ns};
+        ::nanosleep(&ts, nullptr);
+        if (ns < 10'000'000) ns *= 2;
+    }
+}
+
+bool Pool::nudge_task(Task* t) noexcept {
+    bool pending = t->cancel.nudge();
+    t->await_lock.lock();  // the awaited task or group stays alive while this is held (end_await)
+    if (t->awaiting_task) pending = nudge_task(t->awaiting_task) || pending;
+    else if (t->awaiting_group) pending = nudge_group(t->awaiting_group) || pending;
+    t->await_lock.unlock();
+    return pending;
+}
+
+bool Pool::nudge_group(Group* g) noexcept {
+    bool pending = false;
+    std::lock_guard lock(g->lock);  // a listed task is alive (complete() unlinks under this lock)
+    for (Task* t = g->head; t; t = t->next) pending = nudge_task(t) || pending;
+    return pending;
 }
 
 // The awaiting task's cancellation reaches the awaited task through cancel_task (begin_await), not
@@ -409,6 +497,7 @@ void Pool::wait_done(Task* t) noexcept {
             dispatch(w, x);
         }
     }
+    NudgeBackoff backoff(NudgeBackoff::task_first);
     for (;;) {
         // acquire: pairs with complete()'s exchange, so the result is visible once done is seen.
         std::uint32_t s = t->state.load(std::memory_order_acquire);
@@ -418,7 +507,9 @@ void Pool::wait_done(Task* t) noexcept {
             if (!t->state.compare_exchange_weak(s, s | Task::waiter, std::memory_order_acq_rel, std::memory_order_relaxed)) continue;
             s |= Task::waiter;
         }
-        futex(&t->state, FUTEX_WAIT_PRIVATE, s);
+        // A cancelled task: its interrupt may have been lost; re-send it when the wait times out.
+        if (!(s & Task::canceling)) futex(&t->state, FUTEX_WAIT_PRIVATE, s);
+        else if (!futex_wait_for(&t->state, s, backoff.next())) (void)nudge_task(t);
     }
     if (track) (void)end_await(me);
 }
@@ -432,24 +523,32 @@ bool Pool::wait_group(Group* g, bool cancelable) noexcept {
     Worker* w = tls_worker;
     if (w && w->pool == this) {
         // acquire: pairs with the finishing tasks' acq_rel decrement.
-        while (g->outstanding.load(std::memory_order_acquire) != 0) {
+        while (g->count(std::memory_order_acquire) != 0) {
             Task* x = w->deque.owner().pop();
             if (!x) break;
             dispatch(w, x);
         }
     }
     // acquire: the finished tasks' effects (and their unlinking) are visible once 0 is seen.
-    for (std::uint32_t n; (n = g->outstanding.load(std::memory_order_acquire)) != 0;)
-        futex(&g->outstanding, FUTEX_WAIT_PRIVATE, n);
+    NudgeBackoff backoff(NudgeBackoff::group_first);
+    for (std::uint32_t n; ((n = g->outstanding.load(std::memory_order_acquire)) & Group::count_mask) != 0;) {
+        if (!(n & Group::canceling)) futex(&g->outstanding, FUTEX_WAIT_PRIVATE, n);
+        else if (!futex_wait_for(&g->outstanding, n, backoff.next())) (void)nudge_group(g);
+    }
     if (!track || !end_await(me)) return true;
     (void)me->cancel.take();
     return false;
 }
 
+// O(N): one request (and at most one signal) per task, none waited for; the group's awaiter nudges.
 void Pool::cancel_group(Group* g) noexcept {
-    g->lock.lock();
-    for (Task* t = g->head; t; t = t->next) cancel_task(t);
-    g->lock.unlock();
+    // seq_cst: as cancel_task's bit; set first so that a waiter from now on waits with timeouts.
+    std::uint32_t old = g->outstanding.fetch_or(Group::canceling, std::memory_order_seq_cst);
+    {
+        std::lock_guard lock(g->lock);
+        for (Task* t = g->head; t; t = t->next) cancel_task(t);
+    }
+    if (!(old & Group::canceling) && (old & Group::count_mask)) futex(&g->outstanding, FUTEX_WAKE_PRIVATE, INT_MAX);
 }
 
 }  // namespace zsync::rt::pool
