@@ -10,8 +10,10 @@
 //
 // Files: the target is percent-decoded and must stay under the root (http_parse.cpp resolve_path
 // refuses ".." segments, encoded or not, with 400); files are opened relative to the root directory's
-// handle. Symbolic links under the root are followed. Only regular files are served (a directory
-// serves its index.html).
+// handle with OpenOptions::beneath, so a symbolic link that resolves outside the root is refused (403)
+// — unless --follow-symlinks, which follows links anywhere. Links that stay beneath the root are
+// followed. The file is opened first and then examined through its handle (fstat), so what is
+// described is what is served. Only regular files are served (a directory serves its index.html).
 
 #include <algorithm>
 #include <atomic>
@@ -23,6 +25,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <pthread.h>
 #include <span>
 #include <string>
@@ -44,6 +47,7 @@ struct Config {
     unsigned workers = 0;            // pool workers; 0: one per CPU
     unsigned idle_timeout = 5;       // seconds to receive a request head on an open connection
     bool quiet = false;              // no access log
+    bool follow_symlinks = false;    // serve what symlinks under the root point to, even outside it
 };
 
 struct Shared {
@@ -81,26 +85,47 @@ zsync::Result<void> send_error(zsync::Io io, zsync::TcpStream s, int status, boo
 
 // Answers a parsed GET or HEAD with the file `rel` (relative to the root). Returns whether the
 // connection may be kept (false after a file that ended early: the promised length was not sent).
+// Opens `rel` beneath the root (unless --follow-symlinks) and examines it through its handle.
+struct Opened {
+    zsync::File file;
+    zsync::FileStat st;
+};
+zsync::Result<Opened> open_beneath(zsync::Io io, const Shared& sh, const std::string& rel) {
+    const std::string path = rel.empty() ? std::string(".") : rel;
+    // Never open a FIFO or a device (opening a FIFO waits for a writer): only files and directories.
+    auto pre = sh.root.stat_file(io, path);
+    if (!pre) return pre.error();
+    if (pre->kind != zsync::FileKind::file && pre->kind != zsync::FileKind::directory) return zsync::Error::system(ENOENT, zsync::Op::open);
+    zsync::OpenOptions o;
+    o.beneath = !sh.config->follow_symlinks;
+    auto f = sh.root.open_file(io, path, o);
+    if (!f) return f.error();
+    auto st = f->stat(io);
+    if (!st) {
+        (void)f->close(io);
+        return st.error();
+    }
+    return Opened{*f, *st};
+}
+
 zsync::Result<bool> send_file(zsync::Io io, zsync::TcpStream s, const Shared& sh, std::string rel, bool keep, bool head_only,
                               int& status) {
-    zsync::Result<zsync::FileStat> st = sh.root.stat_file(io, rel.empty() ? std::string(".") : rel);
-    if (st && st->kind == zsync::FileKind::directory) {
+    auto opened = open_beneath(io, sh, rel);
+    if (opened && opened->st.kind == zsync::FileKind::directory) {
+        (void)opened->file.close(io);
         rel = rel.empty() ? "index.html" : rel + "/index.html";
-        st = sh.root.stat_file(io, rel);
+        opened = open_beneath(io, sh, rel);
     }
-    if (!st || st->kind != zsync::FileKind::file) {
-        if (!st && st.error().canceled()) return st.error();
-        status = st || !st.error().is(std::errc::permission_denied) ? 404 : 403;
+    if (!opened || opened->st.kind != zsync::FileKind::file) {
+        if (!opened && opened.error().canceled()) return opened.error();
+        if (opened) (void)opened->file.close(io);
+        // Outside the root (a symlink out) or not readable: 403; anything else (missing, not a file): 404.
+        status = !opened && (opened.error().is(zsync::Errc::outside_directory) || opened.error().is(std::errc::permission_denied)) ? 403 : 404;
         if (auto r = send_error(io, s, status, keep, head_only); !r) return r.error();
         return keep;
     }
-    auto file = sh.root.open_file(io, rel);
-    if (!file) {
-        if (file.error().canceled()) return file.error();
-        status = file.error().is(std::errc::permission_denied) ? 403 : 404;
-        if (auto r = send_error(io, s, status, keep, head_only); !r) return r.error();
-        return keep;
-    }
+    auto file = std::optional<zsync::File>(opened->file);
+    auto st = std::optional<zsync::FileStat>(opened->st);
     status = 200;
     std::uint64_t size = st->size;
     std::string head = http::response_head(200, http::content_type(rel), size, keep, date_field());
@@ -247,6 +272,9 @@ void usage() {
     std::fprintf(stderr,
                  "usage: http_server --root DIR [--backend blocking|pool] [--port N (0: any)] [--bind ADDR]\n"
                  "                   [--workers N] [--max-connections N] [--idle-timeout SECONDS] [--quiet]\n"
+                 "                   [--follow-symlinks]\n"
+                 "--follow-symlinks: serve what symbolic links under the root point to even when that is\n"
+                 "                   outside the root (by default such links are refused with 403)\n"
                  "backends: blocking, pool\n");
 }
 
@@ -268,6 +296,7 @@ int main(int argc, char** argv) {
         else if (a == "--max-connections" && has && sample::parse_unsigned(argv[++i], 1u << 20, v) && v > 0) srv.max_connections = static_cast<unsigned>(v);
         else if (a == "--idle-timeout" && has && sample::parse_unsigned(argv[++i], 1u << 20, v) && v > 0) c.idle_timeout = static_cast<unsigned>(v);
         else if (a == "--quiet") c.quiet = true;
+        else if (a == "--follow-symlinks") c.follow_symlinks = true;
         else if (a == "--list-backends") { std::puts("blocking\npool"); return 0; }
         else { usage(); return 2; }
     }
