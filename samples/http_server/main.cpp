@@ -45,7 +45,8 @@ struct Config {
     std::string backend = "blocking";
     std::string root;
     unsigned workers = 0;            // pool workers; 0: one per CPU
-    unsigned idle_timeout = 5;       // seconds to receive a request head on an open connection
+    unsigned idle_timeout = 5;       // seconds an open connection may wait for the first byte of a request
+    unsigned header_timeout = 10;    // seconds from a request's first byte to the end of its head (else 408)
     bool quiet = false;              // no access log
     bool follow_symlinks = false;    // serve what symlinks under the root point to, even outside it
 };
@@ -162,20 +163,29 @@ zsync::Result<bool> send_file(zsync::Io io, zsync::TcpStream s, const Shared& sh
     return out;
 }
 
+// What read_head found.
+constexpr std::size_t head_closed = 0;                              // close quietly (peer done, or idle)
+constexpr std::size_t head_oversized = http::limits::max_head + 1;  // the caller answers 414/431
+constexpr std::size_t head_timed_out = http::limits::max_head + 2;  // part of a head, then nothing: 408
+
 // Reads one request head into `buf` (bytes of a following request may come with it and stay there).
-// Returns the head's length, or 0 when the connection should just be closed (the peer finished, or no
-// complete head arrived before `deadline`).
-zsync::Result<std::size_t> read_head(zsync::Io io, zsync::TcpStream s, std::string& buf, zsync::Deadline deadline) {
+// Returns the head's length or one of the values above. Two deadlines: `idle` until the request's
+// first byte (an idle keep-alive connection is closed quietly), then `header_timeout` from that byte
+// to the end of the head (a client sending its head slowly, or half of it, gets 408: slowloris).
+zsync::Result<std::size_t> read_head(zsync::Io io, zsync::TcpStream s, std::string& buf, zsync::Deadline idle,
+                                     std::chrono::seconds header_timeout) {
+    std::optional<zsync::Deadline> header;
     for (;;) {
         if (std::size_t end = http::find_head_end(buf)) return end;
-        if (buf.size() >= http::limits::max_head) return http::limits::max_head + 1;  // oversized: the caller rejects
+        if (buf.size() >= http::limits::max_head) return head_oversized;
+        if (!buf.empty() && !header) header = zsync::Deadline::after(header_timeout);
         char tmp[4096];
-        auto n = s.read(io, std::as_writable_bytes(std::span(tmp)), deadline);
+        auto n = s.read(io, std::as_writable_bytes(std::span(tmp)), header ? *header : idle);
         if (!n) {
-            if (n.error().is(zsync::Errc::timeout)) return 0;
+            if (n.error().is(zsync::Errc::timeout)) return header ? head_timed_out : head_closed;
             return n.error();
         }
-        if (*n == 0) return 0;
+        if (*n == 0) return head_closed;
         buf.append(tmp, *n);
     }
 }
@@ -191,10 +201,14 @@ zsync::Result<void> serve_requests(zsync::Io io, zsync::TcpStream s, const Share
     std::string buf;
     for (;;) {
         auto deadline = zsync::Deadline::after(std::chrono::seconds(sh.config->idle_timeout));
-        auto got = read_head(io, s, buf, deadline);
+        auto got = read_head(io, s, buf, deadline, std::chrono::seconds(sh.config->header_timeout));
         if (!got) return got.error();
-        if (*got == 0) return {};
-        if (*got > http::limits::max_head) {
+        if (*got == head_closed) return {};
+        if (*got == head_timed_out) {
+            log_request(sh, "-", "incomplete request head", 408);
+            return send_error(io, s, 408, false, false);
+        }
+        if (*got == head_oversized) {
             http::Reject r = http::reject_oversized(buf);
             log_request(sh, "-", "-", r.status);
             return send_error(io, s, r.status, false, false);
@@ -250,11 +264,28 @@ zsync::Result<void> connection(zsync::Io io, zsync::TcpStream s, Shared* sh) {
     return r;
 }
 
+// Past --max-connections: 503 with Retry-After, then close. The accept loop calls this, so every wait
+// is short: the head fits an empty socket buffer, and only bytes already received are drained (so the
+// close does not reset the connection before the client reads the answer).
+void refuse_503(zsync::Io io, zsync::TcpStream s) {
+    std::string body = "503 Service Unavailable: too many connections\n";
+    std::string out = http::response_head(503, "text/plain; charset=utf-8", body.size(), false, date_field() + "Retry-After: 1\r\n") + body;
+    if (s.write_all(io, out, zsync::Deadline::after(std::chrono::milliseconds(100))) && s.shutdown(io, zsync::ShutdownHow::write)) {
+        std::byte sink[4096];
+        auto until = zsync::Deadline::after(std::chrono::milliseconds(5));
+        for (int i = 0; i < 4; ++i) {
+            auto n = s.read(io, sink, until);
+            if (!n || *n == 0) break;
+        }
+    }
+    (void)s.close(io);
+}
+
 zsync::Result<void> run_server(zsync::Io io, sample::Server* srv, Shared* sh) {
     auto root = zsync::Dir::open(io, sh->config->root);
     if (!root) return root.error();
     sh->root = *root;
-    auto out = sample::listen_and_serve(io, srv, connection, sh);
+    auto out = sample::listen_and_serve(io, srv, connection, sh, refuse_503);
     (void)sh->root.close(io);
     return out;
 }
@@ -272,7 +303,14 @@ void usage() {
     std::fprintf(stderr,
                  "usage: http_server --root DIR [--backend blocking|pool] [--port N (0: any)] [--bind ADDR]\n"
                  "                   [--workers N] [--max-connections N] [--idle-timeout SECONDS] [--quiet]\n"
-                 "                   [--follow-symlinks]\n"
+                 "                   [--header-timeout SECONDS] [--backlog N] [--follow-symlinks]\n"
+                 "--max-connections: connections served at once (default 256); past it a client gets 503\n"
+                 "                   with Retry-After. The blocking backend serves ONE connection at a time\n"
+                 "                   (use --backend pool for concurrent clients)\n"
+                 "--idle-timeout:    seconds to wait for the first byte of a request (default 5)\n"
+                 "--header-timeout:  seconds from a request's first byte to the end of its head, else 408\n"
+                 "                   (default 10)\n"
+                 "--backlog:         listen backlog (default SOMAXCONN; the kernel caps it at net.core.somaxconn)\n"
                  "--follow-symlinks: serve what symbolic links under the root point to even when that is\n"
                  "                   outside the root (by default such links are refused with 403)\n"
                  "backends: blocking, pool\n");
@@ -295,6 +333,8 @@ int main(int argc, char** argv) {
         else if (a == "--workers" && has && sample::parse_unsigned(argv[++i], 1024, v)) c.workers = static_cast<unsigned>(v);
         else if (a == "--max-connections" && has && sample::parse_unsigned(argv[++i], 1u << 20, v) && v > 0) srv.max_connections = static_cast<unsigned>(v);
         else if (a == "--idle-timeout" && has && sample::parse_unsigned(argv[++i], 1u << 20, v) && v > 0) c.idle_timeout = static_cast<unsigned>(v);
+        else if (a == "--header-timeout" && has && sample::parse_unsigned(argv[++i], 1u << 20, v) && v > 0) c.header_timeout = static_cast<unsigned>(v);
+        else if (a == "--backlog" && has && sample::parse_unsigned(argv[++i], 1u << 20, v) && v > 0) srv.backlog = static_cast<int>(v);
         else if (a == "--quiet") c.quiet = true;
         else if (a == "--follow-symlinks") c.follow_symlinks = true;
         else if (a == "--list-backends") { std::puts("blocking\npool"); return 0; }
@@ -302,9 +342,14 @@ int main(int argc, char** argv) {
     }
     if (c.root.empty()) { usage(); return 2; }
     sigset_t stop = sample::block_stop_signals();
-    if (c.backend == "blocking") return run_on<zsync::BlockingIo>(srv, c, stop);
+    if (c.backend == "blocking") {
+        std::fprintf(stderr, "http_server: the blocking backend serves one connection at a time (--backend pool serves them concurrently)\n");
+        return run_on<zsync::BlockingIo>(srv, c, stop);
+    }
+    // A few threads beyond the limit: a connection's thread still counts for a moment after `active`
+    // dropped, and the accept loop would refuse a client the limit allows.
     if (c.backend == "pool")
-        return run_on<zsync::ThreadPoolIo>(srv, c, stop, zsync::ThreadPoolIo::Options{.workers = c.workers, .max_concurrent = srv.max_connections});
+        return run_on<zsync::ThreadPoolIo>(srv, c, stop, zsync::ThreadPoolIo::Options{.workers = c.workers, .max_concurrent = srv.max_connections + 8});
     std::fprintf(stderr, "http_server: unknown backend '%s'\n", c.backend.c_str());
     usage();
     return 2;
