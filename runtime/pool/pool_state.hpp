@@ -64,6 +64,7 @@ struct Worker {
     WorkDeque<Task> deque;
     SpinLock current_lock;   // held while publishing/clearing `current` and while cancelling it
     Task* current = nullptr;
+    bool searching = false;      // owner-only: this worker is counted in Pool::searching_
     Atomic<bool> exited{false};  // worker_main returned: shutdown may join without waiting
     std::thread thread;
 };
@@ -129,14 +130,23 @@ private:
     void notify() noexcept;
     void park(Worker& w) noexcept;
     bool any_work() noexcept;
+    bool try_start_searching(Worker& w) noexcept;
+    Task* search_once(Worker& w, std::uint64_t& seen) noexcept;
+    bool claim_wake_token() noexcept;
+    void stop_searching(Worker& w, bool found_work) noexcept;
 
     std::vector<std::unique_ptr<Worker>> workers_;
     Injector<Task> injector_;
     Atomic<bool> stopping_{false};
     Atomic<std::uint32_t> injecting_{0};  // spawns from non-workers between their stopping check and push
-    // Parking: idle workers sleep on `epoch`; a producer bumps it when `sleepers` > 0.
+    // Parking: idle workers sleep on `epoch`; a producer bumps it when `sleepers` > 0 and nobody is
+    // `searching` (a worker without work that looks for some before it parks; see scheduler.cpp).
     alignas(64) Atomic<std::uint32_t> epoch_{0};
     alignas(64) Atomic<std::uint32_t> sleepers_{0};
+    alignas(64) Atomic<std::uint32_t> searching_{0};
+    // Wake-ups notify() issued whose worker has not yet taken its place as a searcher (counted in
+    // searching_ already, so that the spawns before it runs wake nobody else).
+    Atomic<std::uint32_t> wake_tokens_{0};
     // Threads started by `concurrent` (joined when finished by a later spawn_concurrent, or by shutdown)
     // and how many of their tasks have not ended yet (the `max_concurrent` limit). Guarded by the mutex.
     unsigned max_concurrent_;

@@ -2,12 +2,32 @@
 //
 // Spawn. A worker pushes to its own deque; if the deque is full the task runs inline at once (the
 // saturation policy: `async` may always run inline). Any other thread pushes to the injector.
-// Then notify() wakes one parked worker.
+// Then notify() wakes one parked worker, unless a worker is searching.
+//
+// Searching (the idle/searching protocol of Go's and Tokio's schedulers). A worker that finds no work
+// becomes a searcher (searching += 1; at most half the workers, rounded up, search at once) and
+// looks again for a while (spin_rounds of find_work with cpu_relax between) before it parks. A
+// producer that sees searching > 0 wakes nobody: a searcher will find the task. So a worker that
+// spawns and then awaits (and usually pops the task itself) costs no futex syscall while the other
+// workers are busy or searching; before, every spawn woke a parked worker, which found nothing (the
+// spawner had taken the task back) and parked again.
+//   - A searcher that gives up: searching -= 1; fence; look at every queue once more, and only then
+//     park. Producer: push; fence; read searching. Of "push, read searching" and "leave searching, read
+//     queues" at least one side sees the other: the task is either seen by the producer's wake-up
+//     decision or by the leaving searcher.
+//   - A searcher that finds work leaves searching; if it was the last searcher it calls notify() for
+//     the producers that relied on it (more work may be queued; Tokio's rule).
+//   - notify() counts the worker it wakes as searching before it wakes it (searching 0 -> 1, plus a
+//     wake token), as Tokio does: until the woken thread runs (on a busy machine, milliseconds) the
+//     spawns see a searcher and make no more futex_wake calls. A worker leaving park() claims a token
+//     if there is one and is then a searcher; a worker about to sleep with a token pending does not
+//     sleep. So a token always finds a worker, and the count it holds is released by that worker's
+//     search like any other.
 //
 // Parking, with no lost wake-up. Worker: e = epoch; sleepers += 1; fence; if any queue looks non-empty
 // or we are stopping, undo and return; else futex_wait(epoch, e). Producer: push (release); fence;
-// if sleepers > 0: epoch += 1, futex_wake(epoch, 1). The two seq_cst fences order "push, read sleepers"
-// against "count self, read queues": at least one side sees the other.
+// if nobody searches and sleepers > 0: epoch += 1, futex_wake(epoch, 1). The two seq_cst fences order
+// "push, read sleepers" against "count self, read queues": at least one side sees the other.
 //
 // Await policy. A worker awaiting task T first runs tasks from its OWN deque, most recent first, until
 // T is done or the deque is empty (spawn-then-await locality: T itself is usually on top). Those tasks
@@ -273,8 +293,16 @@ Pool::~Pool() {
 }
 
 void Pool::notify() noexcept {
-    fence_seq_cst();  // seq_cst: the parking protocol (see the header)
+    fence_seq_cst();  // seq_cst: the parking and searching protocols (see the header)
+    // relaxed: both ordered by the fence above against the workers' fences.
+    if (searching_.load(std::memory_order_relaxed) != 0) return;  // a searcher will find the task
     if (sleepers_.load(std::memory_order_relaxed) == 0) return;
+    // Count the worker to be woken as a searcher now; if another thread did so first, it wakes it.
+    std::uint32_t zero = 0;
+    // seq_cst: a producer that loses this race must see the winner's count (it returns above next time).
+    if (!searching_.compare_exchange_strong(zero, 1, std::memory_order_seq_cst, std::memory_order_relaxed)) return;
+    // seq_cst: before the epoch bump, so that a worker that sees the new epoch sees the token.
+    wake_tokens_.fetch_add(1, std::memory_order_seq_cst);
     epoch_.fetch_add(1, std::memory_order_release);  // release: nothing to publish beyond the queues' own
     futex(&epoch_, FUTEX_WAKE_PRIVATE, 1);
 }
@@ -370,6 +398,26 @@ bool Pool::any_work() noexcept {
     return false;
 }
 
+Task* Pool::search_once(Worker& w, std::uint64_t& seen) noexcept {
+    if (Task* t = w.deque.owner().pop()) return t;
+    if (Task* t = injector_.pop()) return t;
+    std::size_t n = workers_.size();
+    std::uint64_t now = 0;
+    for (std::size_t i = 1; i < n; ++i) {
+        std::size_t v = (w.index + i) % n;
+        Worker& victim = *workers_[v];
+        if (!victim.deque.stealer().maybe_nonempty()) continue;
+        const std::uint64_t bit = v < 64 ? std::uint64_t(1) << v : 0;
+        if (bit && !(seen & bit)) {  // first sighting: leave it to its owner for one round
+            now |= bit;
+            continue;
+        }
+        if (Task* t = victim.deque.stealer().steal()) return t;
+    }
+    seen = now;
+    return nullptr;
+}
+
 Task* Pool::find_work(Worker& w) noexcept {
     if (Task* t = w.deque.owner().pop()) return t;
     if (Task* t = injector_.pop()) return t;
@@ -381,24 +429,82 @@ Task* Pool::find_work(Worker& w) noexcept {
     return nullptr;
 }
 
-void Pool::park(Worker&) noexcept {
+bool Pool::claim_wake_token() noexcept {
+    // relaxed first: usually there is none; acq_rel: the claim pairs with notify()'s increment.
+    std::uint32_t n = wake_tokens_.load(std::memory_order_relaxed);
+    while (n != 0)
+        if (wake_tokens_.compare_exchange_weak(n, n - 1, std::memory_order_acq_rel, std::memory_order_relaxed)) return true;
+    return false;
+}
+
+void Pool::park(Worker& w) noexcept {
     std::uint32_t e = epoch_.load(std::memory_order_acquire);  // acquire: pairs with notify()'s release bump
     sleepers_.fetch_add(1, std::memory_order_relaxed);  // relaxed: ordered by the seq_cst fence below
     fence_seq_cst();  // seq_cst: the parking protocol (see the header)
-    if (!any_work() && !stopping()) futex(&epoch_, FUTEX_WAIT_PRIVATE, e);
+    // relaxed: ordered by the fence (a token from a notify() that saw this sleeper is seen here or
+    // that notify's epoch bump makes the wait return at once).
+    if (!any_work() && !stopping() && wake_tokens_.load(std::memory_order_relaxed) == 0) futex(&epoch_, FUTEX_WAIT_PRIVATE, e);
     sleepers_.fetch_sub(1, std::memory_order_relaxed);  // relaxed: a stale count only costs one spurious wake
+    if (!w.searching && claim_wake_token()) w.searching = true;  // the count notify() made for us
+}
+
+// Becomes a searcher unless half the workers (rounded up) already search.
+bool Pool::try_start_searching(Worker& w) noexcept {
+    if (w.searching) return true;
+    std::uint32_t limit = (static_cast<std::uint32_t>(workers_.size()) + 1) / 2;
+    // relaxed: the count only has to be exact at the fences of notify() and stop_searching().
+    std::uint32_t n = searching_.load(std::memory_order_relaxed);
+    do {
+        if (n >= limit) return false;
+    } while (!searching_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed, std::memory_order_relaxed));
+    w.searching = true;
+    return true;
+}
+
+void Pool::stop_searching(Worker& w, bool found_work) noexcept {
+    if (!w.searching) return;
+    w.searching = false;
+    // seq_cst: ordered before the re-check of the queues (giving up) or notify()'s fence (found work).
+    std::uint32_t before = searching_.fetch_sub(1, std::memory_order_seq_cst);
+    if (found_work && before == 1) notify();  // the last searcher: producers relied on it
 }
 
 void Pool::worker_main(Worker& w) noexcept {
     tls_worker = &w;
+    // Rounds of looking for work before parking, cpu_relax() x 32 between them (tens of microseconds).
+    constexpr int spin_rounds = 64;
     for (;;) {
         if (Task* t = find_work(w)) {
+            stop_searching(w, true);
             dispatch(&w, t);
             continue;
         }
         if (stopping()) break;
+        Task* found = nullptr;
+        if (try_start_searching(w)) {
+            // While searching, a victim's task is stolen only if its deque was already non-empty one
+            // round earlier (Go's runnext rule, in spirit): a task a running worker has just spawned is
+            // usually popped back by that worker's await within nanoseconds, and stealing it makes the
+            // spawner wait for the thief. A task left queued (its worker is busy or blocked) is taken
+            // one round later.
+            std::uint64_t seen = 0;  // bit i: worker i's deque looked non-empty last round
+            for (int round = 0; round < spin_rounds && !found && !stopping(); ++round) {
+                for (int i = 0; i < 32; ++i) cpu_relax();
+                found = search_once(w, seen);
+            }
+        }
+        if (found) {
+            stop_searching(w, true);
+            dispatch(&w, found);
+            continue;
+        }
+        const bool was_searching = w.searching;
+        stop_searching(w, false);
+        fence_seq_cst();  // seq_cst: the searching protocol (see the header)
+        if (was_searching && any_work()) continue;
         park(w);
     }
+    stop_searching(w, false);
     tls_worker = nullptr;
     w.exited.store(true, std::memory_order_release);  // release: shutdown's wait then joins
 }
@@ -497,6 +603,9 @@ void Pool::wait_done(Task* t) noexcept {
             dispatch(w, x);
         }
     }
+    // A short spin before sleeping: the task was usually taken by a searching worker just now and a
+    // small one is done in well under the cost of a futex wait and wake.
+    for (int i = 0; i < 128 && !(t->state.load(std::memory_order_acquire) & Task::done); ++i) cpu_relax();  // acquire: as below
     NudgeBackoff backoff(NudgeBackoff::task_first);
     for (;;) {
         // acquire: pairs with complete()'s exchange, so the result is visible once done is seen.
