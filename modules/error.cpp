@@ -28,11 +28,11 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(Op::none) + 1> o
 };
 static_assert(static_cast<std::size_t>(Op::async) == 37, "op_names must follow Op");
 
-constexpr std::array<std::string_view, static_cast<std::size_t>(Errc::would_block) + 1> errc_names{
+constexpr std::array<std::string_view, static_cast<std::size_t>(Errc::outside_directory) + 1> errc_names{
     "ok", "system", "canceled", "concurrency unavailable", "end of stream", "timeout", "closed",
     "not in frame", "invalid argument", "io gone (backend destroyed)", "already awaited", "wrong io",
     "name too long", "task threw an exception", "shut down", "name not found", "name lookup failed",
-    "not locked", "would deadlock", "would block",
+    "not locked", "would deadlock", "would block", "path resolves outside the directory",
 };
 }  // namespace
 

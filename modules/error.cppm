@@ -54,6 +54,7 @@ enum class Errc : std::uint16_t {
     not_locked,               // unlock of a Mutex/RwLock that is not locked (in that mode)
     would_deadlock,           // the wait could never end: e.g. a Mutex locked again by the task holding it
     would_block,              // a try_ call that would have had to wait
+    outside_directory,        // an open beneath a directory resolved outside it (.., absolute, a symlink out)
 };
 
 // A failed operation: which one, and why. Equality compares all three parts.

@@ -40,6 +40,11 @@ struct OpenOptions {
     bool truncate = false;
     bool append = false;
     bool directory = false;  // fail unless it is a directory
+    // Resolve the path beneath the directory it is opened relative to, or fail with
+    // Errc::outside_directory: no "..", absolute path or symbolic link (at any component) may lead
+    // out of it. Linux openat2(RESOLVE_BENEATH); on kernels without it, the opened file's own path
+    // (/proc/self/fd) is checked against the directory's, so a race cannot slip past the check.
+    bool beneath = false;
     std::uint32_t mode = 0644;  // permissions of a created file, before the umask
 };
 

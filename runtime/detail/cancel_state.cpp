@@ -44,16 +44,26 @@ bool ThreadCancelState::enter_blocking_requested() noexcept {
     return !take();
 }
 
-void ThreadCancelState::request() noexcept {
+void ThreadCancelState::request_async() noexcept {
     requested.store(1, std::memory_order_seq_cst);  // seq_cst: the Dekker pair with enter_blocking (header)
-    long backoff_ns = 1000;
-    const pid_t pid = ::getpid();
-    for (;;) {
-        std::int32_t tid = blocked_tid.load(std::memory_order_seq_cst);  // seq_cst: the other half of the pair
-        if (tid == 0 || requested.load(std::memory_order_seq_cst) == 0) return;
-        ::syscall(SYS_tgkill, pid, tid, interrupt_signal);
+    std::int32_t tid = blocked_tid.load(std::memory_order_seq_cst);  // seq_cst: the other half of the pair
+    if (tid != 0) ::syscall(SYS_tgkill, ::getpid(), tid, interrupt_signal);
+}
+
+bool ThreadCancelState::nudge() noexcept {
+    // seq_cst: as request_async (a nudge is a repeated step 2).
+    std::int32_t tid = blocked_tid.load(std::memory_order_seq_cst);
+    if (tid == 0 || requested.load(std::memory_order_seq_cst) == 0) return false;
+    ::syscall(SYS_tgkill, ::getpid(), tid, interrupt_signal);
+    return true;
+}
+
+void ThreadCancelState::request() noexcept {
+    request_async();
+    for (long backoff_ns = 1000; unacknowledged();) {
         timespec ts{0, backoff_ns};
         ::nanosleep(&ts, nullptr);
+        if (!nudge()) return;
         if (backoff_ns < 10'000'000) backoff_ns *= 2;
     }
 }

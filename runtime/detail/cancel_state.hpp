@@ -7,12 +7,18 @@
 // "store requested, load blocked_tid" and T's "store blocked_tid, load requested" at least one side sees
 // the other's store — the Dekker pattern):
 //   1. T, before an interruptible syscall: blocked_tid = its tid; if requested: undo, deliver canceled.
-//   2. R: requested = 1; then while blocked_tid != 0 and requested is still 1, send SIGURG to
-//      blocked_tid and back off (1 us doubling to 10 ms).
+//   2. R: requested = 1; then if blocked_tid != 0, send SIGURG to blocked_tid (request_async).
+//      request() then waits for the acknowledgement itself: while blocked_tid != 0 and requested is
+//      still 1, back off (1 us doubling to 10 ms) and re-send (nudge).
 //   3. T's syscall fails with EINTR (the handler does nothing and is installed without SA_RESTART);
 //      T sees requested, clears it (delivery: exactly once), sets blocked_tid = 0, reports canceled.
 // The signal can land after T's check in step 1 and before it enters the kernel; that signal is lost,
-// which is why R re-sends until T acknowledges by clearing `requested` or leaving the syscall.
+// which is why someone re-sends until T acknowledges by clearing `requested` or leaving the syscall.
+// A requester of many cancellations (a group, a shutdown) must not wait for each acknowledgement in
+// turn: each wait needs the target thread scheduled, so N serial waits cost N scheduling round trips
+// (and quadratic time when the acknowledged targets then compete for the CPU). It sends every request
+// with request_async and leaves the re-sending to whoever waits for the tasks to end (nudge, on a
+// timeout of that wait): the common path has no back-off at all.
 // EINTR without a request (another signal) restarts the syscall.
 #pragma once
 #include <atomic>
@@ -60,6 +66,17 @@ struct ThreadCancelState {
     }
     // Any thread: request cancellation and interrupt the owner's syscall until it acknowledges.
     void request() noexcept;
+    // Any thread: request cancellation and send the interrupt once if the owner is in a syscall; does
+    // not wait. The caller (or whoever waits for the owner) must nudge() until the owner acknowledges.
+    void request_async() noexcept;
+    // Any thread: if a request is still unacknowledged by an owner inside a syscall (its interrupt may
+    // have been lost), send the interrupt again. True if it did (the request is still unacknowledged).
+    bool nudge() noexcept;
+    // Any thread: a request is pending and the owner is inside an interruptible syscall.
+    bool unacknowledged() const noexcept {
+        // seq_cst: as request_async.
+        return blocked_tid.load(std::memory_order_seq_cst) != 0 && requested.load(std::memory_order_seq_cst) != 0;
+    }
     // Owner, step 1: enter an interruptible syscall. Returns false (and leaves) if a request is
     // deliverable, in which case the caller reports canceled (already consumed). Inline: it is on the
     // path of every blocking Operation (docs/benchmarks.md); only the rare pending-request case is not.

@@ -5,11 +5,14 @@ module;
 #include <climits>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <limits>
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <sys/sendfile.h>
@@ -43,6 +46,69 @@ int open_flags(const OpenOptions& o) noexcept {
     if (o.directory) f |= O_DIRECTORY;
     return f;
 }
+
+namespace {
+// OpenOptions::beneath without openat2 (Linux < 5.6, or a seccomp filter refusing it): open, then
+// compare the opened file's path with the directory's (both read back from /proc/self/fd, so what is
+// checked is the file actually opened, not a path a racing rename could change). An absolute path is
+// refused before anything is opened. EXDEV reports "outside".
+long open_beneath_checked(int dir, const char* path, int flags, mode_t mode) noexcept {
+    if (path[0] == '/') { errno = EXDEV; return -1; }
+    int fd = ::openat(dir, path, flags, mode);
+    if (fd < 0) return -1;
+    char link[64], base[path_max], got[path_max];
+    auto read_back = [&](int which, char* out) -> bool {
+        ssize_t n;
+        if (which == AT_FDCWD) return ::getcwd(out, path_max) != nullptr;
+        std::snprintf(link, sizeof link, "/proc/self/fd/%d", which);
+        n = ::readlink(link, out, path_max - 1);
+        if (n < 0) return false;
+        out[n] = 0;
+        return true;
+    };
+    if (!read_back(dir, base) || !read_back(fd, got)) {
+        int e = errno;
+        ::close(fd);
+        errno = e;
+        return -1;
+    }
+    std::size_t bl = std::strlen(base);
+    bool inside = std::strcmp(base, "/") == 0 ||
+                  (std::strncmp(got, base, bl) == 0 && (got[bl] == 0 || got[bl] == '/'));
+    if (!inside) {
+        ::close(fd);
+        errno = EXDEV;
+        return -1;
+    }
+    return fd;
+}
+
+// 1 until openat2 is found missing (ENOSYS); ZSYNC_TEST_NO_OPENAT2=1 in the environment starts it at
+// 0, so that tests can run the fallback on a kernel that has openat2.
+std::atomic<int> have_openat2{-1};
+
+long open_beneath(int dir, const char* path, int flags, mode_t mode) noexcept {
+    int have = have_openat2.load(std::memory_order_relaxed);  // relaxed: a cached probe; racing probes agree
+    if (have < 0) {
+        const char* env = std::getenv("ZSYNC_TEST_NO_OPENAT2");
+        have = env && env[0] == '1' ? 0 : 1;
+        have_openat2.store(have, std::memory_order_relaxed);
+    }
+    if (have) {
+        open_how how{};
+        how.flags = static_cast<std::uint64_t>(flags);
+        how.mode = (flags & O_CREAT) ? mode : 0;
+        how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+        long r;
+        // EAGAIN: a concurrent rename or mount under the directory made the kernel give up; try again.
+        int tries = 0;
+        do r = ::syscall(SYS_openat2, dir, path, &how, sizeof how); while (r < 0 && errno == EAGAIN && ++tries < 16);
+        if (r >= 0 || errno != ENOSYS) return r;
+        have_openat2.store(0, std::memory_order_relaxed);
+    }
+    return open_beneath_checked(dir, path, flags, mode);
+}
+}  // namespace
 
 FileKind kind_of_mode(mode_t m) noexcept {
     switch (m & S_IFMT) {
@@ -222,6 +288,11 @@ void perform_other(Operation& op, ThreadCancelState& cs) noexcept {
         CPath path(op.open.path);
         if (path.error != Errc::ok) { op.result = Error(path.error, op.code); return; }
         int flags = open_flags(op.open.options);
+        if (op.open.options.beneath) {
+            blocking(op, cs, [&] { return open_beneath(dir_fd(op.open.path.dir), path.buf, flags, op.open.options.mode); });
+            if (!op.result && op.result.error().is(std::errc::cross_device_link)) op.result = Error(Errc::outside_directory, op.code);
+            return;
+        }
         return blocking(op, cs, [&] { return ::openat(dir_fd(op.open.path.dir), path.buf, flags, op.open.options.mode); });
     }
     case Op::close: {

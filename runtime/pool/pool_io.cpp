@@ -158,7 +158,7 @@ void p_group_async(void* ctx, GroupState& gs, const TaskStart& ts) noexcept {
         }
     }
     // acquire: finished tasks' unlinking is visible before the record is freed.
-    if (gs.head && static_cast<P::Group*>(gs.head)->outstanding.load(std::memory_order_acquire) == 0 &&
+    if (gs.head && static_cast<P::Group*>(gs.head)->count(std::memory_order_acquire) == 0 &&
         !static_cast<P::Group*>(gs.head)->head)
         release_group(gs);
 }
@@ -167,14 +167,15 @@ Result<void> p_group_concurrent(void* ctx, GroupState& gs, const TaskStart& ts) 
     Errc why;
     if (group_spawn(ctx, gs, ts, true, why)) return {};
     // acquire: as above, before the record is freed.
-    if (gs.head && static_cast<P::Group*>(gs.head)->outstanding.load(std::memory_order_acquire) == 0) release_group(gs);
+    if (gs.head && static_cast<P::Group*>(gs.head)->count(std::memory_order_acquire) == 0) release_group(gs);
     return Error(why, Op::group_concurrent);
 }
 
 void wait_group_uninterruptibly(void* ctx, P::Group* g) noexcept {
     if (Pool* p = pool_of(ctx)) { p->wait_group(g, false); return; }
     // acquire: the tasks' effects and unlinking are visible once 0 is seen.
-    for (std::uint32_t n; (n = g->outstanding.load(std::memory_order_acquire)) != 0;) P::futex_wait_while(&g->outstanding, n);
+    for (std::uint32_t n; ((n = g->outstanding.load(std::memory_order_acquire)) & P::Group::count_mask) != 0;)
+        P::futex_wait_while(&g->outstanding, n);
 }
 
 Result<void> p_group_await(void* ctx, GroupState& gs) noexcept {
@@ -251,7 +252,7 @@ ThreadPoolIo::~ThreadPoolIo() {
 }
 
 void ThreadPoolIo::request_cancel() noexcept {
-    if (Pool* p = pool_of(io_.ctx)) Pool::cancel_task(p->foreground());
+    if (Pool* p = pool_of(io_.ctx)) Pool::cancel_task_sync(p->foreground());
 }
 
 unsigned ThreadPoolIo::workers() const noexcept {

@@ -15,7 +15,10 @@ struct Group;
 // cancel, never by the pool, so a Future may even outlive the pool (its slots then find the task
 // finished by shutdown). A group task is freed by whoever finishes it (worker or shutdown).
 struct Task {
-    enum : std::uint32_t { queued = 0, running = 1, done = 2, waiter = 4 };  // state values; waiter is a bit
+    // State values; waiter and canceling are bits. canceling: a cancellation was requested, so an
+    // awaiter waits with timeouts and re-sends a lost interrupt (Pool::nudge_task); setting it also
+    // changes the futex word, so an awaiter about to sleep without a timeout does not.
+    enum : std::uint32_t { queued = 0, running = 1, done = 2, waiter = 4, canceling = 8 };
 
     const TaskDescriptor* desc;
     Group* group;              // null for owner tasks
@@ -39,9 +42,17 @@ struct Task {
 // The backend side of a zsync::Group (GroupState::head points here). Freed by group_await /
 // group_cancel (the owner), never by the pool.
 struct Group {
-    Atomic<std::uint32_t> outstanding{0};  // futex word: tasks not yet finished
-    SpinLock lock;                         // guards the list
+    // Futex word: the count of tasks not yet finished, and the canceling bit (set by cancel_group,
+    // never cleared: an awaiter then waits with timeouts and re-sends lost interrupts, as for a Task).
+    static constexpr std::uint32_t canceling = 1u << 31;
+    static constexpr std::uint32_t count_mask = canceling - 1;
+    Atomic<std::uint32_t> outstanding{0};
+    // Guards the list. A mutex that sleeps, not a spin lock: when a group of N tasks is cancelled, the
+    // finishing tasks queue on it while the canceller walks the list, and N spinning threads would take
+    // the CPU from the canceller (the quadratic shutdown of issue 10).
+    std::mutex lock;
     Task* head = nullptr;
+    inline std::uint32_t count(std::memory_order mo) const noexcept { return outstanding.load(mo) & count_mask; }
 };
 
 class Pool;
@@ -53,6 +64,8 @@ struct Worker {
     WorkDeque<Task> deque;
     SpinLock current_lock;   // held while publishing/clearing `current` and while cancelling it
     Task* current = nullptr;
+    bool searching = false;      // owner-only: this worker is counted in Pool::searching_
+    Atomic<bool> exited{false};  // worker_main returned: shutdown may join without waiting
     std::thread thread;
 };
 
@@ -87,6 +100,14 @@ public:
     // Requests cancellation of `t` and passes it on to the task or group `t` is waiting for. Every
     // cancellation request of the pool goes through here (Future::cancel, groups, shutdown).
     static void cancel_task(Task* t) noexcept;
+    // cancel_task, then waits (backing off, re-sending) until no request along t's await chain is
+    // unacknowledged: the old synchronous request, for a single cancellation from outside (request_cancel).
+    static void cancel_task_sync(Task* t) noexcept;
+    // Re-sends the interrupt to `t` and along what it awaits where a request is unacknowledged (a lost
+    // signal). Called by waiters when a wait for a cancelled task or group times out. True if anything
+    // was still unacknowledged. The caller keeps `t` (or `g`) alive.
+    static bool nudge_task(Task* t) noexcept;
+    static bool nudge_group(Group* g) noexcept;
 
     // The task that code running outside any task stands for (BlockingIo's model: the thread that calls
     // the pool's Io directly, or blocks in run()): its cancellation state and what it awaits. It is
@@ -109,14 +130,23 @@ private:
     void notify() noexcept;
     void park(Worker& w) noexcept;
     bool any_work() noexcept;
+    bool try_start_searching(Worker& w) noexcept;
+    Task* search_once(Worker& w, std::uint64_t& seen) noexcept;
+    bool claim_wake_token() noexcept;
+    void stop_searching(Worker& w, bool found_work) noexcept;
 
     std::vector<std::unique_ptr<Worker>> workers_;
     Injector<Task> injector_;
     Atomic<bool> stopping_{false};
     Atomic<std::uint32_t> injecting_{0};  // spawns from non-workers between their stopping check and push
-    // Parking: idle workers sleep on `epoch`; a producer bumps it when `sleepers` > 0.
+    // Parking: idle workers sleep on `epoch`; a producer bumps it when `sleepers` > 0 and nobody is
+    // `searching` (a worker without work that looks for some before it parks; see scheduler.cpp).
     alignas(64) Atomic<std::uint32_t> epoch_{0};
     alignas(64) Atomic<std::uint32_t> sleepers_{0};
+    alignas(64) Atomic<std::uint32_t> searching_{0};
+    // Wake-ups notify() issued whose worker has not yet taken its place as a searcher (counted in
+    // searching_ already, so that the spawns before it runs wake nobody else).
+    Atomic<std::uint32_t> wake_tokens_{0};
     // Threads started by `concurrent` (joined when finished by a later spawn_concurrent, or by shutdown)
     // and how many of their tasks have not ended yet (the `max_concurrent` limit). Guarded by the mutex.
     unsigned max_concurrent_;
@@ -149,5 +179,22 @@ Task* make_task(const TaskStart& ts, Group* g) noexcept;
 void free_task(Task* t) noexcept;
 // Waits (uninterruptibly unless `cs` is given) until *word != value.
 void futex_wait_while(const Atomic<std::uint32_t>* word, std::uint32_t value) noexcept;
+// The back-off of a wait for cancelled work: the timeouts after which it re-sends lost interrupts,
+// doubling up to 200 ms. A lost signal (a race of a few instructions) costs one timeout. A nudge
+// cannot tell a lost signal from one still pending on a thread that has not run yet, and a group's
+// nudge walks the whole list under the lock the finishing tasks need, so a group starts later
+// (20 ms) than a single task (2 ms): on the common path nobody nudges.
+struct NudgeBackoff {
+    long ns;
+    static constexpr long task_first = 2'000'000, group_first = 20'000'000, cap = 200'000'000;
+    inline explicit NudgeBackoff(long first) noexcept : ns(first) {}
+    inline long next() noexcept {
+        long n = ns;
+        if (ns < cap) ns *= 2;
+        return n;
+    }
+};
+// futex_wait with a timeout: false if it timed out.
+bool futex_wait_for(const Atomic<std::uint32_t>* word, std::uint32_t value, long ns) noexcept;
 
 }  // namespace zsync::rt::pool

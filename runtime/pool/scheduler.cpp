@@ -2,12 +2,32 @@
 //
 // Spawn. A worker pushes to its own deque; if the deque is full the task runs inline at once (the
 // saturation policy: `async` may always run inline). Any other thread pushes to the injector.
-// Then notify() wakes one parked worker.
+// Then notify() wakes one parked worker, unless a worker is searching.
+//
+// Searching (the idle/searching protocol of Go's and Tokio's schedulers). A worker that finds no work
+// becomes a searcher (searching += 1; at most half the workers, rounded up, search at once) and
+// looks again for a while (spin_rounds of find_work with cpu_relax between) before it parks. A
+// producer that sees searching > 0 wakes nobody: a searcher will find the task. So a worker that
+// spawns and then awaits (and usually pops the task itself) costs no futex syscall while the other
+// workers are busy or searching; before, every spawn woke a parked worker, which found nothing (the
+// spawner had taken the task back) and parked again.
+//   - A searcher that gives up: searching -= 1; fence; look at every queue once more, and only then
+//     park. Producer: push; fence; read searching. Of "push, read searching" and "leave searching, read
+//     queues" at least one side sees the other: the task is either seen by the producer's wake-up
+//     decision or by the leaving searcher.
+//   - A searcher that finds work leaves searching; if it was the last searcher it calls notify() for
+//     the producers that relied on it (more work may be queued; Tokio's rule).
+//   - notify() counts the worker it wakes as searching before it wakes it (searching 0 -> 1, plus a
+//     wake token), as Tokio does: until the woken thread runs (on a busy machine, milliseconds) the
+//     spawns see a searcher and make no more futex_wake calls. A worker leaving park() claims a token
+//     if there is one and is then a searcher; a worker about to sleep with a token pending does not
+//     sleep. So a token always finds a worker, and the count it holds is released by that worker's
+//     search like any other.
 //
 // Parking, with no lost wake-up. Worker: e = epoch; sleepers += 1; fence; if any queue looks non-empty
 // or we are stopping, undo and return; else futex_wait(epoch, e). Producer: push (release); fence;
-// if sleepers > 0: epoch += 1, futex_wake(epoch, 1). The two seq_cst fences order "push, read sleepers"
-// against "count self, read queues": at least one side sees the other.
+// if nobody searches and sleepers > 0: epoch += 1, futex_wake(epoch, 1). The two seq_cst fences order
+// "push, read sleepers" against "count self, read queues": at least one side sees the other.
 //
 // Await policy. A worker awaiting task T first runs tasks from its OWN deque, most recent first, until
 // T is done or the deque is empty (spawn-then-await locality: T itself is usually on top). Those tasks
@@ -18,6 +38,16 @@
 // A awaits, A->awaiting_task names T, so the request reaches T (by T's own signal if T is blocked in a
 // syscall) even when T runs nested on A's thread, where a signal to A would reach nothing. A's own
 // request stays pending for A's next cancel point. Group awaits work the same way via awaiting_group.
+//
+// Cancelling many tasks is O(N). A request (cancel_task) stores the flag and sends the interrupt once
+// (ThreadCancelState::request_async) and never waits for the target to acknowledge; it sets the
+// target's canceling bit (a group's, for cancel_group), which changes the futex word its awaiters
+// sleep on. An awaiter that sees the bit waits with timeouts (NudgeBackoff: from 2 ms, or 20 ms for a group, doubling to 200 ms)
+// and on each timeout re-sends the interrupts that are still unacknowledged along the await chain
+// (nudge_task / nudge_group): that covers the signal lost in the window before the syscall. Shutdown
+// polls its threads' ends the same way. So the common path costs one flag, one signal and one wake-up
+// per task; only a lost signal costs a timeout. (Before, each request waited for its target with a
+// back-off, serially, under the group's spin lock, which the finished targets then spun on.)
 //
 // Shutdown (~Pool), numbered; each step names the race it closes:
 //   1. stopping = true (seq_cst). From now on dispatch() fails tasks instead of running them, and
@@ -48,6 +78,7 @@ module;
 #include <climits>
 #include <cstddef>
 #include <cstdint>
+#include <ctime>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -87,6 +118,12 @@ ThreadCancelState& current_cancel() noexcept { return tls_task ? tls_task->cance
 void futex_wait_while(const Atomic<std::uint32_t>* word, std::uint32_t value) noexcept {
     // acquire: whoever changed the word published what it guards before changing it.
     while (word->load(std::memory_order_acquire) == value) futex(word, FUTEX_WAIT_PRIVATE, value);
+}
+
+bool futex_wait_for(const Atomic<std::uint32_t>* word, std::uint32_t value, long ns) noexcept {
+    timespec ts{static_cast<time_t>(ns / 1'000'000'000), ns % 1'000'000'000};
+    long r = ::syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, value, &ts, nullptr, 0);
+    return !(r != 0 && errno == ETIMEDOUT);
 }
 
 Task* make_task(const TaskStart& ts, Group* g) noexcept {
@@ -130,7 +167,8 @@ void complete(Task* t) noexcept {
         g->lock.unlock();
         free_task(t);
         // acq_rel: the group's awaiter, on seeing 0, may free g; everything above happened before.
-        if (g->outstanding.fetch_sub(1, std::memory_order_acq_rel) == 1) futex(&g->outstanding, FUTEX_WAKE_PRIVATE, INT_MAX);
+        if ((g->outstanding.fetch_sub(1, std::memory_order_acq_rel) & Group::count_mask) == 1)
+            futex(&g->outstanding, FUTEX_WAKE_PRIVATE, INT_MAX);
         return;
     }
     // acq_rel: release publishes the result to the awaiter; acquire sees whether it is sleeping.
@@ -190,6 +228,26 @@ Pool::Pool(Config c) : max_concurrent_(c.max_concurrent) {
     }
 }
 
+namespace {
+// Polls `done` with sleeps of 50 us doubling to 10 ms (shutdown is the only caller: a thread has no
+// futex word for its end) and calls `nudge` on a group's back-off (NudgeBackoff).
+template <class Done, class Nudge>
+void wait_nudging(Done&& done, Nudge&& nudge) noexcept {
+    NudgeBackoff backoff(NudgeBackoff::group_first);
+    long slept = 0, next_nudge = backoff.next();
+    for (long ns = 50'000; !done();) {
+        timespec ts{0, ns};
+        ::nanosleep(&ts, nullptr);
+        slept += ns;
+        if (slept >= next_nudge) {
+            nudge();
+            next_nudge = slept + backoff.next();
+        }
+        if (ns < 10'000'000) ns *= 2;
+    }
+}
+}  // namespace
+
 Pool::~Pool() {
     stopping_.store(true, std::memory_order_seq_cst);                                   // 1
     while (injecting_.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();  // 2
@@ -211,14 +269,40 @@ Pool::~Pool() {
     }
     epoch_.fetch_add(1, std::memory_order_release);                                     // 4
     futex(&epoch_, FUTEX_WAKE_PRIVATE, INT_MAX);
+    // The sweep sent each request once (request_async): wait for the threads to end, re-sending the
+    // interrupts that were lost (nudge) when a wait times out. A join alone could wait forever.
+    // acquire: pairs with worker_main's release of `exited`.
+    wait_nudging([&] { return std::all_of(workers_.begin(), workers_.end(), [](auto& w) { return w->exited.load(std::memory_order_acquire); }); },
+                 [&] {
+                     for (auto& w : workers_) {
+                         w->current_lock.lock();
+                         if (w->current) nudge_task(w->current);
+                         w->current_lock.unlock();
+                     }
+                 });
     for (auto& w : workers_) w->thread.join();
     while (Task* t = injector_.pop()) fail_task(t);                                     // 5
+    // acquire: pairs with extra_main's release of `finished`.
+    wait_nudging([&] { return std::all_of(extras.begin(), extras.end(), [](auto& e) { return e->finished.load(std::memory_order_acquire); }); },
+                 [&] {
+                     std::lock_guard lock(extra_mutex_);
+                     for (auto& e : extras)
+                         if (e->task) nudge_task(e->task);
+                 });
     for (auto& e : extras) e->thread.join();                                            // 6
 }
 
 void Pool::notify() noexcept {
-    fence_seq_cst();  // seq_cst: the parking protocol (see the header)
+    fence_seq_cst();  // seq_cst: the parking and searching protocols (see the header)
+    // relaxed: both ordered by the fence above against the workers' fences.
+    if (searching_.load(std::memory_order_relaxed) != 0) return;  // a searcher will find the task
     if (sleepers_.load(std::memory_order_relaxed) == 0) return;
+    // Count the worker to be woken as a searcher now; if another thread did so first, it wakes it.
+    std::uint32_t zero = 0;
+    // seq_cst: a producer that loses this race must see the winner's count (it returns above next time).
+    if (!searching_.compare_exchange_strong(zero, 1, std::memory_order_seq_cst, std::memory_order_relaxed)) return;
+    // seq_cst: before the epoch bump, so that a worker that sees the new epoch sees the token.
+    wake_tokens_.fetch_add(1, std::memory_order_seq_cst);
     epoch_.fetch_add(1, std::memory_order_release);  // release: nothing to publish beyond the queues' own
     futex(&epoch_, FUTEX_WAKE_PRIVATE, 1);
 }
@@ -314,6 +398,26 @@ bool Pool::any_work() noexcept {
     return false;
 }
 
+Task* Pool::search_once(Worker& w, std::uint64_t& seen) noexcept {
+    if (Task* t = w.deque.owner().pop()) return t;
+    if (Task* t = injector_.pop()) return t;
+    std::size_t n = workers_.size();
+    std::uint64_t now = 0;
+    for (std::size_t i = 1; i < n; ++i) {
+        std::size_t v = (w.index + i) % n;
+        Worker& victim = *workers_[v];
+        if (!victim.deque.stealer().maybe_nonempty()) continue;
+        const std::uint64_t bit = v < 64 ? std::uint64_t(1) << v : 0;
+        if (bit && !(seen & bit)) {  // first sighting: leave it to its owner for one round
+            now |= bit;
+            continue;
+        }
+        if (Task* t = victim.deque.stealer().steal()) return t;
+    }
+    seen = now;
+    return nullptr;
+}
+
 Task* Pool::find_work(Worker& w) noexcept {
     if (Task* t = w.deque.owner().pop()) return t;
     if (Task* t = injector_.pop()) return t;
@@ -325,25 +429,84 @@ Task* Pool::find_work(Worker& w) noexcept {
     return nullptr;
 }
 
-void Pool::park(Worker&) noexcept {
+bool Pool::claim_wake_token() noexcept {
+    // relaxed first: usually there is none; acq_rel: the claim pairs with notify()'s increment.
+    std::uint32_t n = wake_tokens_.load(std::memory_order_relaxed);
+    while (n != 0)
+        if (wake_tokens_.compare_exchange_weak(n, n - 1, std::memory_order_acq_rel, std::memory_order_relaxed)) return true;
+    return false;
+}
+
+void Pool::park(Worker& w) noexcept {
     std::uint32_t e = epoch_.load(std::memory_order_acquire);  // acquire: pairs with notify()'s release bump
     sleepers_.fetch_add(1, std::memory_order_relaxed);  // relaxed: ordered by the seq_cst fence below
     fence_seq_cst();  // seq_cst: the parking protocol (see the header)
-    if (!any_work() && !stopping()) futex(&epoch_, FUTEX_WAIT_PRIVATE, e);
+    // relaxed: ordered by the fence (a token from a notify() that saw this sleeper is seen here or
+    // that notify's epoch bump makes the wait return at once).
+    if (!any_work() && !stopping() && wake_tokens_.load(std::memory_order_relaxed) == 0) futex(&epoch_, FUTEX_WAIT_PRIVATE, e);
     sleepers_.fetch_sub(1, std::memory_order_relaxed);  // relaxed: a stale count only costs one spurious wake
+    if (!w.searching && claim_wake_token()) w.searching = true;  // the count notify() made for us
+}
+
+// Becomes a searcher unless half the workers (rounded up) already search.
+bool Pool::try_start_searching(Worker& w) noexcept {
+    if (w.searching) return true;
+    std::uint32_t limit = (static_cast<std::uint32_t>(workers_.size()) + 1) / 2;
+    // relaxed: the count only has to be exact at the fences of notify() and stop_searching().
+    std::uint32_t n = searching_.load(std::memory_order_relaxed);
+    do {
+        if (n >= limit) return false;
+    } while (!searching_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed, std::memory_order_relaxed));
+    w.searching = true;
+    return true;
+}
+
+void Pool::stop_searching(Worker& w, bool found_work) noexcept {
+    if (!w.searching) return;
+    w.searching = false;
+    // seq_cst: ordered before the re-check of the queues (giving up) or notify()'s fence (found work).
+    std::uint32_t before = searching_.fetch_sub(1, std::memory_order_seq_cst);
+    if (found_work && before == 1) notify();  // the last searcher: producers relied on it
 }
 
 void Pool::worker_main(Worker& w) noexcept {
     tls_worker = &w;
+    // Rounds of looking for work before parking, cpu_relax() x 32 between them (tens of microseconds).
+    constexpr int spin_rounds = 64;
     for (;;) {
         if (Task* t = find_work(w)) {
+            stop_searching(w, true);
             dispatch(&w, t);
             continue;
         }
         if (stopping()) break;
+        Task* found = nullptr;
+        if (try_start_searching(w)) {
+            // While searching, a victim's task is stolen only if its deque was already non-empty one
+            // round earlier (Go's runnext rule, in spirit): a task a running worker has just spawned is
+            // usually popped back by that worker's await within nanoseconds, and stealing it makes the
+            // spawner wait for the thief. A task left queued (its worker is busy or blocked) is taken
+            // one round later.
+            std::uint64_t seen = 0;  // bit i: worker i's deque looked non-empty last round
+            for (int round = 0; round < spin_rounds && !found && !stopping(); ++round) {
+                for (int i = 0; i < 32; ++i) cpu_relax();
+                found = search_once(w, seen);
+            }
+        }
+        if (found) {
+            stop_searching(w, true);
+            dispatch(&w, found);
+            continue;
+        }
+        const bool was_searching = w.searching;
+        stop_searching(w, false);
+        fence_seq_cst();  // seq_cst: the searching protocol (see the header)
+        if (was_searching && any_work()) continue;
         park(w);
     }
+    stop_searching(w, false);
     tls_worker = nullptr;
+    w.exited.store(true, std::memory_order_release);  // release: shutdown's wait then joins
 }
 
 namespace {
@@ -384,11 +547,42 @@ bool end_await(Task* me) noexcept {
 }
 }  // namespace
 
+// Sends the request without waiting for its acknowledgement (see the cancellation note at the top),
+// then tells t's awaiters, by the canceling bit, to wait with timeouts and nudge.
 void Pool::cancel_task(Task* t) noexcept {
-    t->cancel.request();
+    t->cancel.request_async();
     t->await_lock.lock();
     propagate_locked(t);
     t->await_lock.unlock();
+    // seq_cst: after the request (an awaiter that sees the bit sees the request); acquire of the old
+    // value tells whether anyone sleeps on the word. Changing the word makes a racing FUTEX_WAIT fail.
+    std::uint32_t old = t->state.fetch_or(Task::canceling, std::memory_order_seq_cst);
+    if ((old & Task::waiter) && !(old & Task::done) && !(old & Task::canceling)) futex(&t->state, FUTEX_WAKE_PRIVATE, INT_MAX);
+}
+
+void Pool::cancel_task_sync(Task* t) noexcept {
+    cancel_task(t);
+    for (long ns = 1000; nudge_task(t);) {
+        timespec ts{0, ns};
+        ::nanosleep(&ts, nullptr);
+        if (ns < 10'000'000) ns *= 2;
+    }
+}
+
+bool Pool::nudge_task(Task* t) noexcept {
+    bool pending = t->cancel.nudge();
+    t->await_lock.lock();  // the awaited task or group stays alive while this is held (end_await)
+    if (t->awaiting_task) pending = nudge_task(t->awaiting_task) || pending;
+    else if (t->awaiting_group) pending = nudge_group(t->awaiting_group) || pending;
+    t->await_lock.unlock();
+    return pending;
+}
+
+bool Pool::nudge_group(Group* g) noexcept {
+    bool pending = false;
+    std::lock_guard lock(g->lock);  // a listed task is alive (complete() unlinks under this lock)
+    for (Task* t = g->head; t; t = t->next) pending = nudge_task(t) || pending;
+    return pending;
 }
 
 // The awaiting task's cancellation reaches the awaited task through cancel_task (begin_await), not
@@ -409,6 +603,10 @@ void Pool::wait_done(Task* t) noexcept {
             dispatch(w, x);
         }
     }
+    // A short spin before sleeping: the task was usually taken by a searching worker just now and a
+    // small one is done in well under the cost of a futex wait and wake.
+    for (int i = 0; i < 128 && !(t->state.load(std::memory_order_acquire) & Task::done); ++i) cpu_relax();  // acquire: as below
+    NudgeBackoff backoff(NudgeBackoff::task_first);
     for (;;) {
         // acquire: pairs with complete()'s exchange, so the result is visible once done is seen.
         std::uint32_t s = t->state.load(std::memory_order_acquire);
@@ -418,7 +616,9 @@ void Pool::wait_done(Task* t) noexcept {
             if (!t->state.compare_exchange_weak(s, s | Task::waiter, std::memory_order_acq_rel, std::memory_order_relaxed)) continue;
             s |= Task::waiter;
         }
-        futex(&t->state, FUTEX_WAIT_PRIVATE, s);
+        // A cancelled task: its interrupt may have been lost; re-send it when the wait times out.
+        if (!(s & Task::canceling)) futex(&t->state, FUTEX_WAIT_PRIVATE, s);
+        else if (!futex_wait_for(&t->state, s, backoff.next())) (void)nudge_task(t);
     }
     if (track) (void)end_await(me);
 }
@@ -432,24 +632,32 @@ bool Pool::wait_group(Group* g, bool cancelable) noexcept {
     Worker* w = tls_worker;
     if (w && w->pool == this) {
         // acquire: pairs with the finishing tasks' acq_rel decrement.
-        while (g->outstanding.load(std::memory_order_acquire) != 0) {
+        while (g->count(std::memory_order_acquire) != 0) {
             Task* x = w->deque.owner().pop();
             if (!x) break;
             dispatch(w, x);
         }
     }
     // acquire: the finished tasks' effects (and their unlinking) are visible once 0 is seen.
-    for (std::uint32_t n; (n = g->outstanding.load(std::memory_order_acquire)) != 0;)
-        futex(&g->outstanding, FUTEX_WAIT_PRIVATE, n);
+    NudgeBackoff backoff(NudgeBackoff::group_first);
+    for (std::uint32_t n; ((n = g->outstanding.load(std::memory_order_acquire)) & Group::count_mask) != 0;) {
+        if (!(n & Group::canceling)) futex(&g->outstanding, FUTEX_WAIT_PRIVATE, n);
+        else if (!futex_wait_for(&g->outstanding, n, backoff.next())) (void)nudge_group(g);
+    }
     if (!track || !end_await(me)) return true;
     (void)me->cancel.take();
     return false;
 }
 
+// O(N): one request (and at most one signal) per task, none waited for; the group's awaiter nudges.
 void Pool::cancel_group(Group* g) noexcept {
-    g->lock.lock();
-    for (Task* t = g->head; t; t = t->next) cancel_task(t);
-    g->lock.unlock();
+    // seq_cst: as cancel_task's bit; set first so that a waiter from now on waits with timeouts.
+    std::uint32_t old = g->outstanding.fetch_or(Group::canceling, std::memory_order_seq_cst);
+    {
+        std::lock_guard lock(g->lock);
+        for (Task* t = g->head; t; t = t->next) cancel_task(t);
+    }
+    if (!(old & Group::canceling) && (old & Group::count_mask)) futex(&g->outstanding, FUTEX_WAKE_PRIVATE, INT_MAX);
 }
 
 }  // namespace zsync::rt::pool

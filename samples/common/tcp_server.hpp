@@ -5,8 +5,11 @@
 // because a task blocked in a read holds the thread it runs on (docs/net.md, "On ThreadPoolIo").
 // Where that is unavailable (always on BlockingIo; on ThreadPoolIo past its max_concurrent threads)
 // the accept loop serves the connection itself, so connections are served one at a time there.
-// `max_connections` bounds the connections served at once: at the limit the accept loop waits (on a
-// futex word the connection tasks wake when they end) and new clients wait in the listen backlog.
+// `max_connections` bounds the connections served at once. Past it a new client is accepted and
+// refused at once by the server's `refuse` function (http_server: 503 with Retry-After; echo_server:
+// close), instead of being left in the listen backlog until it times out; how many were refused is
+// logged at most once per second. The listen backlog is `backlog` (SOMAXCONN by default; the kernel
+// caps it at net.core.somaxconn).
 //
 // Shutdown: SIGINT/SIGTERM are blocked in every thread and taken by a thread in sigwait, which sets
 // `stopping` and requests cancellation of the backend's foreground task (the accept loop). The loop
@@ -21,6 +24,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -33,9 +37,30 @@ struct Server {
     std::string bind = "127.0.0.1";
     std::uint16_t port = 0;                  // 0: any
     unsigned max_connections = 256;          // served at once
+    int backlog = SOMAXCONN;                 // listen(2) backlog
     std::atomic<std::uint32_t> active{0};    // connections being served (a futex word)
     std::atomic<bool> stopping{false};       // set by the signal thread before it cancels the loop
+    // Refusals past max_connections (accept loop only): the count since the last log line, and when.
+    unsigned long refused = 0;
+    std::chrono::steady_clock::time_point refused_logged{};
 };
+
+// Answers a client past the connection limit and closes the stream (called by the accept loop: must
+// not wait long). Null: just close.
+using Refuse = void (*)(zsync::Io, zsync::TcpStream);
+
+// Refuses `s` and logs, at most once per second, how many were refused.
+inline void refuse_connection(zsync::Io io, zsync::TcpStream s, Server* srv, Refuse refuse) {
+    if (refuse) refuse(io, s);
+    else (void)s.close(io);
+    ++srv->refused;
+    auto now = std::chrono::steady_clock::now();
+    if (now - srv->refused_logged >= std::chrono::seconds(1)) {
+        std::fprintf(stderr, "%s: refused %lu connection(s) past --max-connections %u\n", srv->name, srv->refused, srv->max_connections);
+        srv->refused = 0;
+        srv->refused_logged = now;
+    }
+}
 
 // A connection's errors that are its peer's doing or the server's shutdown: not reported.
 inline bool quiet_error(const zsync::Error& e) {
@@ -56,21 +81,13 @@ zsync::Result<void> connection(zsync::Io io, zsync::TcpStream s, Server* srv, Ha
     return {};  // a connection's failure is not the server's
 }
 
-// Accepts until cancelled (or stopping), starting a task per connection.
+// Accepts until cancelled (or stopping), starting a task per connection; past the limit, refuses.
 template <class Ctx>
-zsync::Result<void> accept_loop(zsync::Io io, zsync::TcpListener listener, Server* srv, Handler<Ctx> handle, Ctx* ctx) {
+zsync::Result<void> accept_loop(zsync::Io io, zsync::TcpListener listener, Server* srv, Handler<Ctx> handle, Ctx* ctx,
+                                Refuse refuse) {
     zsync::Group connections;  // cancelled and joined below, and by its destructor on any early return
     zsync::Result<void> out;
     while (!srv->stopping.load()) {
-        // At the limit, wait for a connection to end (futex_wait returns early on any change; re-check).
-        std::uint32_t now = srv->active.load();
-        if (now >= srv->max_connections) {
-            if (auto w = io.futex_wait(srv->active, now); !w && !w.error().is(zsync::Errc::timeout)) {
-                if (!w.error().canceled()) out = w;
-                break;
-            }
-            continue;
-        }
         auto accepted = listener.accept(io);
         if (!accepted) {
             if (accepted.error().canceled()) break;
@@ -79,15 +96,27 @@ zsync::Result<void> accept_loop(zsync::Io io, zsync::TcpListener listener, Serve
             if (auto s = io.sleep(std::chrono::milliseconds(10)); !s) break;
             continue;
         }
-        srv->active.fetch_add(1);
+        if (srv->active.load() >= srv->max_connections) {
+            refuse_connection(io, accepted->stream, srv, refuse);
+            continue;
+        }
+        const bool others = srv->active.fetch_add(1) > 0;
         auto started = connections.concurrent(io, connection<Ctx>, accepted->stream, srv, handle, ctx);
         if (!started) {
+            srv->active.fetch_sub(1);
             if (!started.error().is(zsync::Errc::concurrency_unavailable)) {
                 std::fprintf(stderr, "%s: cannot start a connection task: %s\n", srv->name, started.error().message().c_str());
                 (void)accepted->stream.close(io);
-                srv->active.fetch_sub(1);
                 continue;
             }
+            // No unit of concurrency. With other connections being served concurrently (the backend's
+            // thread limit, reached just before `active` says so), refuse; with none (BlockingIo),
+            // serve it here, one at a time.
+            if (others) {
+                refuse_connection(io, accepted->stream, srv, refuse);
+                continue;
+            }
+            srv->active.fetch_add(1);
             (void)connection<Ctx>(io, accepted->stream, srv, handle, ctx);  // served here, one at a time
         }
     }
@@ -99,10 +128,10 @@ zsync::Result<void> accept_loop(zsync::Io io, zsync::TcpListener listener, Serve
 // Listens, prints "listening on ADDR:PORT" (the first stdout line: tests and benchmarks read the port
 // from it), serves until a signal.
 template <class Ctx>
-zsync::Result<void> listen_and_serve(zsync::Io io, Server* srv, Handler<Ctx> handle, Ctx* ctx) {
+zsync::Result<void> listen_and_serve(zsync::Io io, Server* srv, Handler<Ctx> handle, Ctx* ctx, Refuse refuse = nullptr) {
     auto addr = zsync::IpAddress::parse(srv->bind, srv->port);
     if (!addr) return addr.error();
-    auto listener = zsync::TcpListener::listen(io, *addr);
+    auto listener = zsync::TcpListener::listen(io, *addr, srv->backlog);
     if (!listener) return listener.error();
     auto at = listener->local_address(io);
     if (!at) {
@@ -111,7 +140,7 @@ zsync::Result<void> listen_and_serve(zsync::Io io, Server* srv, Handler<Ctx> han
     }
     std::printf("listening on %s\n", at->to_string().c_str());
     std::fflush(stdout);
-    return accept_loop(io, *listener, srv, handle, ctx);
+    return accept_loop(io, *listener, srv, handle, ctx, refuse);
 }
 
 // Blocks SIGINT/SIGTERM in this thread and every thread it starts from now on (call before the

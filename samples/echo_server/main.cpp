@@ -50,6 +50,10 @@ void usage() {
     std::fprintf(stderr,
                  "usage: echo_server [--backend blocking|pool] [--port N (0: any)] [--bind ADDR]\n"
                  "                   [--max-connections N] [--workers N] [--idle-timeout SECONDS (0: none)]\n"
+                 "                   [--backlog N]\n"
+                 "--max-connections: connections served at once (default 256); past it a client is closed at\n"
+                 "                   once. The blocking backend serves ONE connection at a time (use --backend pool)\n"
+                 "--backlog:         listen backlog (default SOMAXCONN; the kernel caps it at net.core.somaxconn)\n"
                  "backends: blocking, pool\n");
 }
 
@@ -69,13 +73,18 @@ int main(int argc, char** argv) {
         else if (a == "--max-connections" && has && sample::parse_unsigned(argv[++i], 1u << 20, v) && v > 0) srv.max_connections = static_cast<unsigned>(v);
         else if (a == "--workers" && has && sample::parse_unsigned(argv[++i], 1024, v)) c.workers = static_cast<unsigned>(v);
         else if (a == "--idle-timeout" && has && sample::parse_unsigned(argv[++i], 1u << 20, v)) c.idle_timeout = static_cast<unsigned>(v);
+        else if (a == "--backlog" && has && sample::parse_unsigned(argv[++i], 1u << 20, v) && v > 0) srv.backlog = static_cast<int>(v);
         else if (a == "--list-backends") { std::puts("blocking\npool"); return 0; }
         else { usage(); return 2; }
     }
     sigset_t stop = sample::block_stop_signals();
-    if (c.backend == "blocking") return run_on<zsync::BlockingIo>(srv, c, stop);
+    if (c.backend == "blocking") {
+        std::fprintf(stderr, "echo_server: the blocking backend serves one connection at a time (--backend pool serves them concurrently)\n");
+        return run_on<zsync::BlockingIo>(srv, c, stop);
+    }
+    // A few threads beyond the limit: see http_server.
     if (c.backend == "pool")
-        return run_on<zsync::ThreadPoolIo>(srv, c, stop, zsync::ThreadPoolIo::Options{.workers = c.workers, .max_concurrent = srv.max_connections});
+        return run_on<zsync::ThreadPoolIo>(srv, c, stop, zsync::ThreadPoolIo::Options{.workers = c.workers, .max_concurrent = srv.max_connections + 8});
     std::fprintf(stderr, "echo_server: unknown backend '%s'\n", c.backend.c_str());
     usage();
     return 2;

@@ -182,7 +182,31 @@ std::optional<std::string> percent_decode(std::string_view text) {
     return out;
 }
 
+namespace {
+// RFC 9112 §3.2.2 absolute-form, "http://authority/path" (scheme case-insensitive; http or https):
+// the path part ("/" when the authority is all there is), or nullopt if `target` is not absolute-form
+// or its authority is empty or carries userinfo (deprecated, RFC 9110 §4.2.4). The authority is not
+// checked against Host or this server's name: a static server answers for whatever name it is given.
+std::optional<std::string_view> absolute_form_path(std::string_view target) {
+    std::size_t colon = target.find("://");
+    if (colon == std::string_view::npos) return std::nullopt;
+    std::string_view scheme = target.substr(0, colon);
+    if (!iequals(scheme, "http") && !iequals(scheme, "https")) return std::nullopt;
+    std::string_view rest = target.substr(colon + 3);
+    std::size_t end = rest.find_first_of("/?#");
+    std::string_view authority = rest.substr(0, end);
+    if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
+    if (end == std::string_view::npos || rest[end] != '/') return std::string_view("/");  // "http://h" or "http://h?q"
+    return rest.substr(end);
+}
+}  // namespace
+
 std::optional<std::string> resolve_path(std::string_view target) {
+    if (!target.empty() && target.front() != '/') {
+        auto path = absolute_form_path(target);
+        if (!path) return std::nullopt;
+        target = *path;
+    }
     if (target.empty() || target.front() != '/') return std::nullopt;
     target = target.substr(0, target.find_first_of("?#"));
     auto decoded = percent_decode(target);
@@ -243,6 +267,7 @@ std::string_view reason_phrase(int status) noexcept {
     case 414: return "URI Too Long";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
     case 505: return "HTTP Version Not Supported";
     default: return "Unknown";
     }

@@ -61,7 +61,8 @@ std::variant<Request, Reject> parse_request(std::string_view head);
 std::optional<std::string> percent_decode(std::string_view text);
 
 // The file a target names, relative to the served root ("" for the root itself), without a query or a
-// fragment. nullopt when it must be refused: not origin-form (does not start with '/'), malformed or
+// fragment. Origin-form ("/path") or absolute-form ("http://host/path", RFC 9112 §3.2.2: a server
+// must accept it; the authority is not used). nullopt when it must be refused: neither form, malformed or
 // NUL escapes, a ".." segment (also when percent-encoded), or a backslash. "." and empty segments are
 // dropped. The result never starts with '/' and never contains a ".." segment.
 std::optional<std::string> resolve_path(std::string_view target);

@@ -10,8 +10,10 @@
 //
 // Files: the target is percent-decoded and must stay under the root (http_parse.cpp resolve_path
 // refuses ".." segments, encoded or not, with 400); files are opened relative to the root directory's
-// handle. Symbolic links under the root are followed. Only regular files are served (a directory
-// serves its index.html).
+// handle with OpenOptions::beneath, so a symbolic link that resolves outside the root is refused (403)
+// — unless --follow-symlinks, which follows links anywhere. Links that stay beneath the root are
+// followed. The file is opened first and then examined through its handle (fstat), so what is
+// described is what is served. Only regular files are served (a directory serves its index.html).
 
 #include <algorithm>
 #include <atomic>
@@ -23,6 +25,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <pthread.h>
 #include <span>
 #include <string>
@@ -42,8 +45,10 @@ struct Config {
     std::string backend = "blocking";
     std::string root;
     unsigned workers = 0;            // pool workers; 0: one per CPU
-    unsigned idle_timeout = 5;       // seconds to receive a request head on an open connection
+    unsigned idle_timeout = 5;       // seconds an open connection may wait for the first byte of a request
+    unsigned header_timeout = 10;    // seconds from a request's first byte to the end of its head (else 408)
     bool quiet = false;              // no access log
+    bool follow_symlinks = false;    // serve what symlinks under the root point to, even outside it
 };
 
 struct Shared {
@@ -81,26 +86,47 @@ zsync::Result<void> send_error(zsync::Io io, zsync::TcpStream s, int status, boo
 
 // Answers a parsed GET or HEAD with the file `rel` (relative to the root). Returns whether the
 // connection may be kept (false after a file that ended early: the promised length was not sent).
+// Opens `rel` beneath the root (unless --follow-symlinks) and examines it through its handle.
+struct Opened {
+    zsync::File file;
+    zsync::FileStat st;
+};
+zsync::Result<Opened> open_beneath(zsync::Io io, const Shared& sh, const std::string& rel) {
+    const std::string path = rel.empty() ? std::string(".") : rel;
+    // Never open a FIFO or a device (opening a FIFO waits for a writer): only files and directories.
+    auto pre = sh.root.stat_file(io, path);
+    if (!pre) return pre.error();
+    if (pre->kind != zsync::FileKind::file && pre->kind != zsync::FileKind::directory) return zsync::Error::system(ENOENT, zsync::Op::open);
+    zsync::OpenOptions o;
+    o.beneath = !sh.config->follow_symlinks;
+    auto f = sh.root.open_file(io, path, o);
+    if (!f) return f.error();
+    auto st = f->stat(io);
+    if (!st) {
+        (void)f->close(io);
+        return st.error();
+    }
+    return Opened{*f, *st};
+}
+
 zsync::Result<bool> send_file(zsync::Io io, zsync::TcpStream s, const Shared& sh, std::string rel, bool keep, bool head_only,
                               int& status) {
-    zsync::Result<zsync::FileStat> st = sh.root.stat_file(io, rel.empty() ? std::string(".") : rel);
-    if (st && st->kind == zsync::FileKind::directory) {
+    auto opened = open_beneath(io, sh, rel);
+    if (opened && opened->st.kind == zsync::FileKind::directory) {
+        (void)opened->file.close(io);
         rel = rel.empty() ? "index.html" : rel + "/index.html";
-        st = sh.root.stat_file(io, rel);
+        opened = open_beneath(io, sh, rel);
     }
-    if (!st || st->kind != zsync::FileKind::file) {
-        if (!st && st.error().canceled()) return st.error();
-        status = st || !st.error().is(std::errc::permission_denied) ? 404 : 403;
+    if (!opened || opened->st.kind != zsync::FileKind::file) {
+        if (!opened && opened.error().canceled()) return opened.error();
+        if (opened) (void)opened->file.close(io);
+        // Outside the root (a symlink out) or not readable: 403; anything else (missing, not a file): 404.
+        status = !opened && (opened.error().is(zsync::Errc::outside_directory) || opened.error().is(std::errc::permission_denied)) ? 403 : 404;
         if (auto r = send_error(io, s, status, keep, head_only); !r) return r.error();
         return keep;
     }
-    auto file = sh.root.open_file(io, rel);
-    if (!file) {
-        if (file.error().canceled()) return file.error();
-        status = file.error().is(std::errc::permission_denied) ? 403 : 404;
-        if (auto r = send_error(io, s, status, keep, head_only); !r) return r.error();
-        return keep;
-    }
+    auto file = std::optional<zsync::File>(opened->file);
+    auto st = std::optional<zsync::FileStat>(opened->st);
     status = 200;
     std::uint64_t size = st->size;
     std::string head = http::response_head(200, http::content_type(rel), size, keep, date_field());
@@ -137,20 +163,29 @@ zsync::Result<bool> send_file(zsync::Io io, zsync::TcpStream s, const Shared& sh
     return out;
 }
 
+// What read_head found.
+constexpr std::size_t head_closed = 0;                              // close quietly (peer done, or idle)
+constexpr std::size_t head_oversized = http::limits::max_head + 1;  // the caller answers 414/431
+constexpr std::size_t head_timed_out = http::limits::max_head + 2;  // part of a head, then nothing: 408
+
 // Reads one request head into `buf` (bytes of a following request may come with it and stay there).
-// Returns the head's length, or 0 when the connection should just be closed (the peer finished, or no
-// complete head arrived before `deadline`).
-zsync::Result<std::size_t> read_head(zsync::Io io, zsync::TcpStream s, std::string& buf, zsync::Deadline deadline) {
+// Returns the head's length or one of the values above. Two deadlines: `idle` until the request's
+// first byte (an idle keep-alive connection is closed quietly), then `header_timeout` from that byte
+// to the end of the head (a client sending its head slowly, or half of it, gets 408: slowloris).
+zsync::Result<std::size_t> read_head(zsync::Io io, zsync::TcpStream s, std::string& buf, zsync::Deadline idle,
+                                     std::chrono::seconds header_timeout) {
+    std::optional<zsync::Deadline> header;
     for (;;) {
         if (std::size_t end = http::find_head_end(buf)) return end;
-        if (buf.size() >= http::limits::max_head) return http::limits::max_head + 1;  // oversized: the caller rejects
+        if (buf.size() >= http::limits::max_head) return head_oversized;
+        if (!buf.empty() && !header) header = zsync::Deadline::after(header_timeout);
         char tmp[4096];
-        auto n = s.read(io, std::as_writable_bytes(std::span(tmp)), deadline);
+        auto n = s.read(io, std::as_writable_bytes(std::span(tmp)), header ? *header : idle);
         if (!n) {
-            if (n.error().is(zsync::Errc::timeout)) return 0;
+            if (n.error().is(zsync::Errc::timeout)) return header ? head_timed_out : head_closed;
             return n.error();
         }
-        if (*n == 0) return 0;
+        if (*n == 0) return head_closed;
         buf.append(tmp, *n);
     }
 }
@@ -166,10 +201,14 @@ zsync::Result<void> serve_requests(zsync::Io io, zsync::TcpStream s, const Share
     std::string buf;
     for (;;) {
         auto deadline = zsync::Deadline::after(std::chrono::seconds(sh.config->idle_timeout));
-        auto got = read_head(io, s, buf, deadline);
+        auto got = read_head(io, s, buf, deadline, std::chrono::seconds(sh.config->header_timeout));
         if (!got) return got.error();
-        if (*got == 0) return {};
-        if (*got > http::limits::max_head) {
+        if (*got == head_closed) return {};
+        if (*got == head_timed_out) {
+            log_request(sh, "-", "incomplete request head", 408);
+            return send_error(io, s, 408, false, false);
+        }
+        if (*got == head_oversized) {
             http::Reject r = http::reject_oversized(buf);
             log_request(sh, "-", "-", r.status);
             return send_error(io, s, r.status, false, false);
@@ -225,11 +264,28 @@ zsync::Result<void> connection(zsync::Io io, zsync::TcpStream s, Shared* sh) {
     return r;
 }
 
+// Past --max-connections: 503 with Retry-After, then close. The accept loop calls this, so every wait
+// is short: the head fits an empty socket buffer, and only bytes already received are drained (so the
+// close does not reset the connection before the client reads the answer).
+void refuse_503(zsync::Io io, zsync::TcpStream s) {
+    std::string body = "503 Service Unavailable: too many connections\n";
+    std::string out = http::response_head(503, "text/plain; charset=utf-8", body.size(), false, date_field() + "Retry-After: 1\r\n") + body;
+    if (s.write_all(io, out, zsync::Deadline::after(std::chrono::milliseconds(100))) && s.shutdown(io, zsync::ShutdownHow::write)) {
+        std::byte sink[4096];
+        auto until = zsync::Deadline::after(std::chrono::milliseconds(5));
+        for (int i = 0; i < 4; ++i) {
+            auto n = s.read(io, sink, until);
+            if (!n || *n == 0) break;
+        }
+    }
+    (void)s.close(io);
+}
+
 zsync::Result<void> run_server(zsync::Io io, sample::Server* srv, Shared* sh) {
     auto root = zsync::Dir::open(io, sh->config->root);
     if (!root) return root.error();
     sh->root = *root;
-    auto out = sample::listen_and_serve(io, srv, connection, sh);
+    auto out = sample::listen_and_serve(io, srv, connection, sh, refuse_503);
     (void)sh->root.close(io);
     return out;
 }
@@ -247,6 +303,16 @@ void usage() {
     std::fprintf(stderr,
                  "usage: http_server --root DIR [--backend blocking|pool] [--port N (0: any)] [--bind ADDR]\n"
                  "                   [--workers N] [--max-connections N] [--idle-timeout SECONDS] [--quiet]\n"
+                 "                   [--header-timeout SECONDS] [--backlog N] [--follow-symlinks]\n"
+                 "--max-connections: connections served at once (default 256); past it a client gets 503\n"
+                 "                   with Retry-After. The blocking backend serves ONE connection at a time\n"
+                 "                   (use --backend pool for concurrent clients)\n"
+                 "--idle-timeout:    seconds to wait for the first byte of a request (default 5)\n"
+                 "--header-timeout:  seconds from a request's first byte to the end of its head, else 408\n"
+                 "                   (default 10)\n"
+                 "--backlog:         listen backlog (default SOMAXCONN; the kernel caps it at net.core.somaxconn)\n"
+                 "--follow-symlinks: serve what symbolic links under the root point to even when that is\n"
+                 "                   outside the root (by default such links are refused with 403)\n"
                  "backends: blocking, pool\n");
 }
 
@@ -267,15 +333,23 @@ int main(int argc, char** argv) {
         else if (a == "--workers" && has && sample::parse_unsigned(argv[++i], 1024, v)) c.workers = static_cast<unsigned>(v);
         else if (a == "--max-connections" && has && sample::parse_unsigned(argv[++i], 1u << 20, v) && v > 0) srv.max_connections = static_cast<unsigned>(v);
         else if (a == "--idle-timeout" && has && sample::parse_unsigned(argv[++i], 1u << 20, v) && v > 0) c.idle_timeout = static_cast<unsigned>(v);
+        else if (a == "--header-timeout" && has && sample::parse_unsigned(argv[++i], 1u << 20, v) && v > 0) c.header_timeout = static_cast<unsigned>(v);
+        else if (a == "--backlog" && has && sample::parse_unsigned(argv[++i], 1u << 20, v) && v > 0) srv.backlog = static_cast<int>(v);
         else if (a == "--quiet") c.quiet = true;
+        else if (a == "--follow-symlinks") c.follow_symlinks = true;
         else if (a == "--list-backends") { std::puts("blocking\npool"); return 0; }
         else { usage(); return 2; }
     }
     if (c.root.empty()) { usage(); return 2; }
     sigset_t stop = sample::block_stop_signals();
-    if (c.backend == "blocking") return run_on<zsync::BlockingIo>(srv, c, stop);
+    if (c.backend == "blocking") {
+        std::fprintf(stderr, "http_server: the blocking backend serves one connection at a time (--backend pool serves them concurrently)\n");
+        return run_on<zsync::BlockingIo>(srv, c, stop);
+    }
+    // A few threads beyond the limit: a connection's thread still counts for a moment after `active`
+    // dropped, and the accept loop would refuse a client the limit allows.
     if (c.backend == "pool")
-        return run_on<zsync::ThreadPoolIo>(srv, c, stop, zsync::ThreadPoolIo::Options{.workers = c.workers, .max_concurrent = srv.max_connections});
+        return run_on<zsync::ThreadPoolIo>(srv, c, stop, zsync::ThreadPoolIo::Options{.workers = c.workers, .max_concurrent = srv.max_connections + 8});
     std::fprintf(stderr, "http_server: unknown backend '%s'\n", c.backend.c_str());
     usage();
     return 2;

@@ -206,7 +206,9 @@ int main(int argc, char** argv) {
     if (have_tbb) modes.insert(modes.begin() + 1, {"tbb_fib", "tbb_spawn"});
     const std::size_t m = modes.size();
     std::vector<std::vector<double>> ns(m);
-    std::vector<double> ratio;
+    std::vector<double> ratio, spawn_ratio;
+    auto index_of = [&](const char* name) { return static_cast<std::size_t>(std::find(modes.begin(), modes.end(), name) - modes.begin()); };
+    const std::size_t spawn_i = index_of("spawn"), tbb_spawn_i = index_of("tbb_spawn");
     const double tasks = double(fib_tasks(e.n));
     // Warm-up: every mode once, untimed.
     for (auto& md : modes) if (!run_mode(md, e)) return 1;
@@ -221,6 +223,7 @@ int main(int argc, char** argv) {
             ns[i].push_back(t[i]);
         }
         if (have_tbb) ratio.push_back(t[0] / t[1]);
+        if (have_tbb) spawn_ratio.push_back(t[spawn_i] / t[tbb_spawn_i]);
     }
     std::printf("config workers=%u n=%d fib_tasks=%.0f iters=%llu runs=%llu\n", e.workers, e.n, tasks,
                 (unsigned long long)e.iters, (unsigned long long)runs);
@@ -239,6 +242,8 @@ int main(int argc, char** argv) {
     if (have_tbb) {
         std::string full = "pool.w" + std::to_string(e.workers) + ".fib.zsync_over_tbb.ratio";
         bench::print_summary(full.c_str(), "x", ratio);
+        full = "pool.w" + std::to_string(e.workers) + ".spawn_await.zsync_over_tbb.ratio";
+        bench::print_summary(full.c_str(), "x", spawn_ratio);
     }
     return 0;
 }

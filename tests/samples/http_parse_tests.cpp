@@ -144,8 +144,16 @@ TEST_CASE("resolve_path keeps targets under the root", "[samples][http]") {
     CHECK(resolve_path("/a%20b.txt") == P("a b.txt"));
     CHECK(resolve_path("/etc/passwd") == P("etc/passwd"));  // absolute paths stay relative to the root
     CHECK(resolve_path("/..a/b..") == P("..a/b.."));         // only whole ".." segments are special
+    // absolute-form (RFC 9112 §3.2.2)
+    CHECK(resolve_path("http://host/index.html") == P("index.html"));
+    CHECK(resolve_path("HTTP://host:8080/dir/f.html?q=1") == P("dir/f.html"));
+    CHECK(resolve_path("https://host") == P(""));
+    CHECK(resolve_path("http://host?q=/x") == P(""));
+    CHECK(resolve_path("http://[::1]:80/a%20b.txt") == P("a b.txt"));
     for (const char* bad : {
-             "", "a.txt", "*", "http://host/a.txt",                       // not origin-form
+             "", "a.txt", "*", "ftp://host/a.txt", "http:/a.txt",       // neither origin- nor absolute-form
+             "http:///a.txt", "http://user@host/a.txt",                  // empty authority, userinfo
+             "http://host/../etc/passwd", "http://host/%2e%2e/x",       // ".." after the authority
              "/..", "/../etc/passwd", "/a/../../etc/passwd", "/a/..",     // ".." segments
              "/%2e%2e/etc/passwd", "/%2E%2e/x", "/.%2e/x", "/a/%2e%2e",  // encoded ".."
              "/%2e%2e%2fetc%2fpasswd", "/a%2f..%2f..%2fb",              // encoded slashes around ".."

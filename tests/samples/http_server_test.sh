@@ -74,6 +74,15 @@ check "GET a 300 KiB binary: 200, exact bytes" get_ok /blob.bin "$ROOT/blob.bin"
 check "GET a percent-encoded name" get_ok /a%20b.txt "$ROOT/a b.txt"
 check "GET a directory serves its index.html" get_ok /sub/ "$ROOT/sub/index.html"
 check "GET with a query string" get_ok "/a.txt?x=1&y=/../z" "$ROOT/a.txt"
+absolute_form() {  # RFC 9112 §3.2.2: GET http://host/a.txt HTTP/1.1
+  local code
+  code="$("${CURL[@]}" --request-target "http://127.0.0.1:$PORT/a.txt" -o "$WORK/body" -w '%{http_code}' "$URL/")"
+  [[ $code == 200 ]] || { echo "  status $code"; return 1; }
+  cmp "$WORK/body" "$ROOT/a.txt"
+}
+check "absolute-form target (curl --request-target http://host/a.txt): 200, exact bytes" absolute_form
+check "absolute-form raw: GET http://t/sub/ HTTP/1.1" eval 'raw "b\"GET http://t/sub/ HTTP/1.1\\r\\nHost: t\\r\\nConnection: close\\r\\n\\r\\n\"" | grep -q "<p>index</p>"'
+check "absolute-form traversal refused: http://t/../secret.txt" eval 'raw "b\"GET http://t/../secret.txt HTTP/1.1\\r\\nHost: t\\r\\nConnection: close\\r\\n\\r\\n\"" | { ! grep -q SECRET; }'
 check "Content-Type text/plain for .txt" header_has '^Content-Type: text/plain' "$URL/a.txt"
 check "Content-Type text/html for .html" header_has '^Content-Type: text/html' "$URL/sub/index.html"
 check "Content-Length of the binary" header_has '^Content-Length: 307200' "$URL/blob.bin"

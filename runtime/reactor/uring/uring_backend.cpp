@@ -107,7 +107,7 @@ public:
 
     void start(std::uint32_t idx, Slot& s) noexcept {
         Operation& op = *s.op;
-        switch (route(op.code)) {
+        switch (route(op)) {
         case Route::ready:
             return core_.defer(idx, std::uint64_t(0));
         case Route::inline_call:
@@ -170,13 +170,14 @@ public:
     }
 
 private:
-    Route route(Op c) const noexcept {
-        switch (c) {
+    Route route(const Operation& op) const noexcept {
+        switch (op.code) {
         case Op::nop: case Op::read: case Op::write: case Op::pread: case Op::pwrite: case Op::readv:
         case Op::writev: case Op::preadv: case Op::pwritev: case Op::send: case Op::recv: case Op::sendto:
         case Op::recvfrom: case Op::accept: case Op::connect: case Op::close:
             return Route::ring;
-        case Op::open: return supported_[IORING_OP_OPENAT] ? Route::ring : Route::offload;
+        // beneath: openat2's RESOLVE_BENEATH (or the checked fallback) runs on the offload pool.
+        case Op::open: return supported_[IORING_OP_OPENAT] && !op.open.options.beneath ? Route::ring : Route::offload;
         case Op::stat: return supported_[IORING_OP_STATX] ? Route::ring : Route::offload;
         case Op::fsync: return supported_[IORING_OP_FSYNC] ? Route::ring : Route::offload;
         case Op::mkdir: return supported_[IORING_OP_MKDIRAT] ? Route::ring : Route::offload;
