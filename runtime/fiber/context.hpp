@@ -8,10 +8,10 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "context.h"  // zsync_ctx_entry_returned, for both backends
 #if defined(ZSYNC_CONTEXT_BOOST)
 #include <boost/context/detail/fcontext.hpp>
 #elif defined(ZSYNC_CONTEXT_ASM)
-#include "context.h"
 #include "context_frame.h"
 #else
 #error "build with zsync_context (platform-asm/CMakeLists.txt), which defines ZSYNC_CONTEXT_ASM or ZSYNC_CONTEXT_BOOST"
@@ -45,6 +45,7 @@ namespace bc = boost::context::detail;
 template <void (*Entry)(Transfer)>
 void native_entry(bc::transfer_t t) {
     Entry(Transfer{t.fctx, t.data});
+    zsync_ctx_entry_returned();  // Boost's own trampoline would _exit(0): report it instead
 }
 template <Transfer (*Fn)(Transfer)>
 bc::transfer_t native_ontop(bc::transfer_t t) {
@@ -55,6 +56,7 @@ bc::transfer_t native_ontop(bc::transfer_t t) {
 template <void (*Entry)(Transfer)>
 void native_entry(zsync_transfer t) {
     Entry(Transfer{t.from, t.data});
+    zsync_ctx_entry_returned();  // the trampoline would too; reported here on both backends
 }
 template <Transfer (*Fn)(Transfer)>
 zsync_transfer native_ontop(zsync_transfer t) {

@@ -61,8 +61,8 @@ std::expected<FiberPtr, FiberError> Fiber::create(StackPool& pool, Body body, vo
     if (body == nullptr) return std::unexpected(FiberError{EINVAL, "fiber create: the body is null"});
     // The record lives at the top of its own stack, above the first frame: no allocation per fiber.
     constexpr std::size_t record = (sizeof(Fiber) + 63) / 64 * 64;
-    constexpr std::size_t need = record + ctx::min_stack_bytes + 1024;  // 1 KiB: entry()'s own frame
-    if (pool.stack_bytes() < need)
+    static_assert(record + ctx::min_stack_bytes < Fiber::min_stack_bytes);
+    if (pool.stack_bytes() < Fiber::min_stack_bytes)
         return std::unexpected(FiberError{EINVAL, "fiber create: the pool's stacks are too small for the switch"});
     auto stack = pool.acquire();
     if (!stack) return std::unexpected(stack.error());

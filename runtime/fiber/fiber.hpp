@@ -44,6 +44,10 @@ public:
     using Body = void (*)(Fiber& self, void* in);
     enum class State : std::uint8_t { created, running, suspended, finished };
 
+    // The smallest stack create() accepts: the switch's frame, this record, entry()'s frame and room for
+    // a body that calls the C library (which may use a few KiB, e.g. printf); smaller is EINVAL.
+    static constexpr std::size_t min_stack_bytes = 16 * 1024;
+
     // A suspended fiber on a stack from `pool` that runs body(self, in) on its first resume(). `arg` is
     // kept for body (arg()); `name` must outlive the fiber (it is printed if the stack overflows).
     // EINVAL for a null body or a pool whose stacks are too small for the switch's frame and this
