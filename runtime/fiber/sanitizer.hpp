@@ -29,7 +29,7 @@
 #include <sanitizer/tsan_interface.h>
 #endif
 
-extern "C" void* __cxa_get_globals() noexcept;  // libstdc++ / libc++abi: this thread's exception state
+#include <cxxabi.h>  // abi::__cxa_get_globals: this thread's exception state (libstdc++ and libc++abi)
 
 namespace zsync::rt::fiber {
 
@@ -77,7 +77,8 @@ inline void destroy_fiber_state(SwitchState& s) noexcept {
 // Just before the jump from `self` to `to`. `self_finished`: self is never resumed (ASan frees its fake
 // stack). Moves the C++ exception state: self's is saved, to's installed.
 inline void leave(SwitchState& self, const SwitchState& to, bool self_finished) noexcept {
-    auto* g = static_cast<EhGlobals*>(__cxa_get_globals());
+    // __cxa_eh_globals is opaque in <cxxabi.h>; its first two fields are EhGlobals' (Itanium C++ ABI).
+    auto* g = reinterpret_cast<EhGlobals*>(abi::__cxa_get_globals());
     self.eh = *g;
     *g = to.eh;
 #if ZSYNC_FIBER_ASAN
