@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "context.h"  // zsync_ctx_entry_returned, for both backends
+#include "fiber/sanitizer.hpp"  // ZSYNC_FIBER_UNINSTRUMENTED
 #if defined(ZSYNC_CONTEXT_BOOST)
 #include <boost/context/detail/fcontext.hpp>
 #elif defined(ZSYNC_CONTEXT_ASM)
@@ -80,7 +81,7 @@ void* make(void* top, std::size_t size) noexcept {
 
 // Suspends the caller and resumes `to` (made by make() or left by a jump); returns when a jump comes back.
 // `to` is spent by this call: it must not be resumed twice.
-inline Transfer jump(void* to, void* data) {
+ZSYNC_FIBER_UNINSTRUMENTED inline Transfer jump(void* to, void* data) {
 #if defined(ZSYNC_CONTEXT_BOOST)
     auto t = detail::bc::jump_fcontext(to, data);
     return Transfer{t.fctx, t.data};
@@ -93,7 +94,7 @@ inline Transfer jump(void* to, void* data) {
 // Suspends the caller and runs Fn({caller, data}) on top of `to`'s stack, as if `to`'s pending jump had
 // called it; what Fn returns is what that jump returns. Fn may throw into `to` (unwinding it).
 template <Transfer (*Fn)(Transfer)>
-Transfer ontop(void* to, void* data) {
+ZSYNC_FIBER_UNINSTRUMENTED Transfer ontop(void* to, void* data) {
 #if defined(ZSYNC_CONTEXT_BOOST)
     auto t = detail::bc::ontop_fcontext(to, data, &detail::native_ontop<Fn>);
     return Transfer{t.fctx, t.data};

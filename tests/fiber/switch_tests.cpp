@@ -305,8 +305,8 @@ zc::Transfer throw_on_top(zc::Transfer t) {
 }
 
 zc::Transfer add_on_top(zc::Transfer t) {
+    // Returns into the side's pending to_main(), which finishes the hand-over (zf::arrive) itself.
     g_rig->main = t.from;
-    zf::arrive(g_rig->side_state, &g_rig->main_state);
     auto* n = static_cast<int*>(t.data);
     *n += 1000;
     return zc::Transfer{t.from, n};  // what the side's pending jump returns
