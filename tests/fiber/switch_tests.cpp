@@ -320,7 +320,7 @@ void ontop_value_entry(zc::Transfer t) {
 }
 }  // namespace
 
-TEST_CASE("raw switch: a suspended context is unwound through the on-top call; destructors run", "[fiber][switch]") {
+TEST_CASE("raw switch: a suspended context is unwound through the on-top call and its destructors run", "[fiber][switch]") {
     Rig rig;
     g_rig = &rig;
     std::vector<std::string> events;
