@@ -69,6 +69,8 @@ public:
     const char* name() const noexcept { return guard.name; }
     std::uint64_t id() const noexcept { return guard.id; }
     const Stack& stack() const noexcept { return stack_; }
+    // The saved frame while suspended (for debuggers: scripts/gdb/zsync.py zsync-fiber-bt), else nullptr.
+    void* saved_context() const noexcept { return state_ == State::running ? nullptr : resume_at; }
 
     // The fiber running on this thread, or nullptr on the thread's own stack.
     static Fiber* current() noexcept;

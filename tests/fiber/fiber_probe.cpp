@@ -15,7 +15,16 @@ int recurse(int n) {
     return n > 1000000000 ? 0 : recurse(n + 1) + buf[0] + buf[1023];
 }
 void returns(zsync::rt::ctx::Transfer) {}
+
+// mode "parked": two fibers suspended in functions of their own, for the gdb script's test.
+__attribute__((noinline)) void parked_in_alpha(zf::Fiber& self) { self.suspend(); }
+__attribute__((noinline)) void parked_in_beta(zf::Fiber& self) { self.suspend(); }
 }  // namespace
+
+extern "C" {
+void* zsync_probe_parked[2] = {};
+__attribute__((noinline)) void zsync_probe_break() { asm volatile("" ::: "memory"); }
+}
 
 int main(int argc, char** argv) {
     if (argc != 2) return 2;
@@ -32,6 +41,18 @@ int main(int argc, char** argv) {
         auto f = zf::Fiber::create(zf::StackPool::this_thread(), [](zf::Fiber&, void*) {}, nullptr, "done");
         (*f)->resume();
         (*f)->resume();
+    }
+    if (std::strcmp(argv[1], "parked") == 0) {
+        auto a = zf::Fiber::create(zf::StackPool::this_thread(), [](zf::Fiber& f, void*) { parked_in_alpha(f); },
+                                   nullptr, "alpha");
+        auto b = zf::Fiber::create(zf::StackPool::this_thread(), [](zf::Fiber& f, void*) { parked_in_beta(f); },
+                                   nullptr, "beta");
+        (*a)->resume();
+        (*b)->resume();
+        zsync_probe_parked[0] = (*a)->saved_context();
+        zsync_probe_parked[1] = (*b)->saved_context();
+        zsync_probe_break();
+        return 0;
     }
     std::fprintf(stderr, "fiber_probe: no report (mode %s)\n", argv[1]);
     return 0;
