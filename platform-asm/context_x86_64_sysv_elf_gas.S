@@ -9,12 +9,23 @@
  *   +0x38  return address (pushed by `call`; for a new context: zsync_ctx_trampoline)
  *   +0x40  ... the suspended code's own stack
  *
- * Control-flow protection: every function starts with endbr64 (IBT landing pad) and the object says so in
- * its GNU property note (IBT). Shadow stacks (SHSTK) are NOT supported: a switch `ret`s to an address the
- * CPU's shadow stack never saw. The note therefore leaves out SHSTK, so a link that requires it
- * (-z shstk / -z cet-report=error) names this object; a program linked normally runs without a shadow
- * stack. Tested by fiber.cet_refused (tests/fiber/CMakeLists.txt). */
+ * Control-flow protection. Every function starts with endbr64 (an IBT landing pad; a no-op otherwise).
+ * - Built for IBT (-fcf-protection=branch|full, which defines __CET__ bit 0): the jump resumes the other
+ *   context with `ret` (a `jmp` to a return address would fault: no endbr64 there) and the GNU property
+ *   note says IBT.
+ * - Otherwise: it pops the resume address and `jmp`s to it, which the indirect-branch predictor learns,
+ *   where `ret` always misses in the return-stack buffer (measured: docs/benchmarks.md "Fibers"); no IBT
+ *   claim then.
+ * Shadow stacks (SHSTK) are NOT supported either way: a switch resumes at an address the CPU's shadow stack
+ * never saw. The note never says SHSTK, so a link that requires it (-z shstk / -z cet-report=error) names
+ * this object; a program linked normally runs without a shadow stack. Tested by fiber.cet_refused. */
 #include "context_frame.h"
+
+#if defined(__CET__) && (__CET__ & 1)
+#define ZSYNC_CTX_IBT 1
+#else
+#define ZSYNC_CTX_IBT 0
+#endif
 
     .text
     .hidden zsync_ctx_entry_returned  /* context_returned.cpp, in the same program */
@@ -97,7 +108,12 @@ zsync_ctx_jump:
     endbr64
     ZSYNC_SAVE_SWITCH_RESTORE
     movq    %rsi, %rdx
-    ret
+#if ZSYNC_CTX_IBT
+    ret                     /* IBT: the resume address has no endbr64, so no indirect jmp to it */
+#else
+    popq    %r8
+    jmpq    *%r8            /* predicted by the indirect-branch predictor; `ret` would always mispredict */
+#endif
     .cfi_endproc
     .size   zsync_ctx_jump, .-zsync_ctx_jump
 
@@ -117,6 +133,7 @@ zsync_ctx_ontop:
     .cfi_endproc
     .size   zsync_ctx_ontop, .-zsync_ctx_ontop
 
+#if ZSYNC_CTX_IBT
 /* GNU property note: IBT (every indirect-branch target here has endbr64); SHSTK left out (see above). */
     .section .note.gnu.property, "a"
     .p2align 3
@@ -128,6 +145,7 @@ zsync_ctx_ontop:
     .long   4
     .long   1               /* GNU_PROPERTY_X86_FEATURE_1_IBT */
     .p2align 3
+#endif
 
 /* This code needs no executable stack. */
     .section .note.GNU-stack, "", @progbits

@@ -4,9 +4,13 @@
 //   make + first jump + finish of a Fiber on a warm pooled stack vs a Boost.Context fiber with
 //   pooled_fixedsize_stack; mmap calls per fiber once the pool is warm (the pool's own count).
 //
-//   bench_fiber_switch [--runs N] [--iters N]
+//   resident memory per idle fiber with --idle N fibers alive (default 30,000: each stack is two mappings
+//   and Linux's default vm.max_map_count of 65530 stops near 32,000; raise it to try 100,000).
+//
+//   bench_fiber_switch [--runs N] [--iters N] [--idle N]
 // Without Boost.Context (ZSYNC_BENCH_HAVE_BOOST=0) the Boost figures are left out, and it says so.
 #include <ucontext.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <vector>
@@ -147,5 +151,36 @@ int main(int argc, char** argv) {
 #endif
     std::printf("figure fiber.create.mmaps_per_fiber_warm %.6f\n",
                 double((*pool)->maps() - maps_before) / double(makes * runs));
+
+    // --- resident memory of idle fibers ---
+    const std::uint64_t idle = args.num("--idle", 30000);
+    auto rss_kib = [] {
+        long size = 0, res = 0;
+        if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+            if (std::fscanf(f, "%ld %ld", &size, &res) != 2) res = 0;
+            std::fclose(f);
+        }
+        return double(res) * double(::sysconf(_SC_PAGESIZE)) / 1024.0;
+    };
+    auto ipool = zf::StackPool::make(zf::StackConfig{.stack_bytes = 64 * 1024, .max_cached = 0});
+    if (!ipool) bench::die("stack pool");
+    std::vector<zf::FiberPtr> alive;
+    alive.reserve(idle);
+    const double before = rss_kib();
+    for (std::uint64_t i = 0; i < idle; ++i) {
+        auto f = zf::Fiber::create(**ipool, [](zf::Fiber& self, void*) { self.suspend(); }, nullptr, "idle");
+        if (!f) {
+            std::printf("# idle fibers: creation %llu failed: %s (errno %d)\n", static_cast<unsigned long long>(i),
+                        f.error().what, f.error().code);
+            break;
+        }
+        (*f)->resume();
+        alive.push_back(std::move(*f));
+    }
+    const double after = rss_kib();
+    std::printf("figure fiber.idle.count %zu\n", alive.size());
+    if (!alive.empty())
+        std::printf("figure fiber.idle.resident_kib_per_fiber %.3f KiB stack=64KiB\n",
+                    (after - before) / double(alive.size()));
     return 0;
 }
