@@ -106,6 +106,7 @@ void* switch_to(Exec& from, Exec& to, void* payload, bool from_finished, void* (
 void* Fiber::resume(void* in) {
     if (state_ == State::running) misuse("zsync: Fiber::resume of a running fiber (aborting)\n");
     if (state_ == State::finished) misuse("zsync: Fiber::resume of a finished fiber (aborting)\n");
+    ensure_alt_stack();  // this thread may not be the one that made the fiber (one check of a thread_local)
     Exec& from = current_exec();
     resumer_ = &from;
     state_ = State::running;
