@@ -1,0 +1,192 @@
+#include "fiber/fiber.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <new>
+
+#include "fiber/context.hpp"
+
+namespace zsync::rt::fiber {
+namespace {
+
+thread_local Exec* tl_current = nullptr;  // nullptr: the thread's own stack (tl_thread)
+
+Exec& thread_exec() noexcept {
+    thread_local Exec self = [] {
+        Exec e;
+        make_thread_state(e.san);
+        return e;
+    }();
+    return self;
+}
+
+Exec& current_exec() noexcept { return tl_current ? *tl_current : thread_exec(); }
+
+[[noreturn]] void misuse(const char* msg) noexcept {
+    [[maybe_unused]] auto n = ::write(2, msg, __builtin_strlen(msg));
+    std::abort();
+}
+
+std::atomic<std::uint64_t> g_next_id{1};  // relaxed: only uniqueness matters
+
+// What every jump passes: who jumped (its new context goes there), to whom, and the payload.
+struct Message {
+    Exec* sender;
+    Exec* target;
+    void* payload;
+};
+
+}  // namespace
+
+
+Fiber* Fiber::current() noexcept {
+    Exec* e = tl_current;
+    return e && e->is_fiber ? static_cast<Fiber*>(e) : nullptr;
+}
+
+Fiber::Fiber(StackPool& pool, Stack stack, Body body, void* arg, const char* name, std::uint64_t id) noexcept
+    : pool_(&pool), stack_(stack), body_(body), arg_(arg) {
+    is_fiber = true;
+    guard.guard_lo = stack.base;
+    guard.guard_hi = stack.bottom();
+    guard.stack_hi = stack.top();
+    guard.name = name;
+    guard.id = id;
+}
+
+std::expected<FiberPtr, FiberError> Fiber::create(StackPool& pool, Body body, void* arg, const char* name) {
+    if (body == nullptr) return std::unexpected(FiberError{EINVAL, "fiber create: the body is null"});
+    // The record lives at the top of its own stack, above the first frame: no allocation per fiber.
+    constexpr std::size_t record = (sizeof(Fiber) + 63) / 64 * 64;
+    static_assert(record + ctx::min_stack_bytes < Fiber::min_stack_bytes);
+    if (pool.stack_bytes() < Fiber::min_stack_bytes)
+        return std::unexpected(FiberError{EINVAL, "fiber create: the pool's stacks are too small for the switch"});
+    auto stack = pool.acquire();
+    if (!stack) return std::unexpected(stack.error());
+    std::byte* at = stack->top() - record;
+    auto* f = new (at) Fiber(pool, *stack, body, arg, name ? name : "fiber",
+                             g_next_id.fetch_add(1, std::memory_order_relaxed));
+    std::size_t usable = static_cast<std::size_t>(at - stack->bottom());
+    f->resume_at = ctx::make<&Fiber::entry>(at, usable);
+    if (f->resume_at == nullptr) {  // cannot happen after the size check; kept so a bad frame size is an error
+        f->~Fiber();
+        pool.release(*stack);
+        return std::unexpected(FiberError{EINVAL, "fiber create: the stack is too small for the switch's frame"});
+    }
+    make_fiber_state(f->san, stack->bottom(), usable);
+    ensure_alt_stack();
+    return FiberPtr(f);
+}
+
+// On the arriving side of every switch: the sender's context is where it will resume.
+Exec* Fiber::arrive(ctx::Transfer t) {
+    auto* m = static_cast<Message*>(t.data);
+    m->sender->resume_at = t.from;
+    fiber::arrive(m->target->san, &m->sender->san);
+    set_current_guard(m->target->is_fiber ? &m->target->guard : nullptr);
+    return m->sender;
+}
+
+namespace {
+// Leaves `from` for `to` with `payload`; returns what the jump back delivers.
+void* switch_to(Exec& from, Exec& to, void* payload, bool from_finished, void* (*arrive)(ctx::Transfer)) {
+    leave(from.san, to.san, from_finished);
+    tl_current = to.is_fiber ? &to : nullptr;
+    Message m{&from, &to, payload};
+    void* target_ctx = to.resume_at;
+    to.resume_at = nullptr;  // spent by this jump
+    ctx::Transfer t = ctx::jump(target_ctx, &m);
+    return arrive(t);
+}
+}  // namespace
+
+void* Fiber::resume(void* in) {
+    if (state_ == State::running) misuse("zsync: Fiber::resume of a running fiber (aborting)\n");
+    if (state_ == State::finished) misuse("zsync: Fiber::resume of a finished fiber (aborting)\n");
+    ensure_alt_stack();  // this thread may not be the one that made the fiber (one check of a thread_local)
+    Exec& from = current_exec();
+    resumer_ = &from;
+    state_ = State::running;
+    void* out = switch_to(from, *this, in, false, [](ctx::Transfer t) -> void* {
+        auto* m = static_cast<Message*>(t.data);
+        Fiber::arrive(t);
+        return m->payload;
+    });
+    if (error_) {
+        auto e = std::move(error_);
+        error_ = nullptr;
+        std::rethrow_exception(e);
+    }
+    return out;
+}
+
+void* Fiber::suspend(void* out) {
+    if (tl_current != static_cast<Exec*>(this)) misuse("zsync: Fiber::suspend outside its own fiber (aborting)\n");
+    state_ = State::suspended;
+    return switch_to(*this, *resumer_, out, false, [](ctx::Transfer t) -> void* {
+        auto* m = static_cast<Message*>(t.data);
+        Fiber::arrive(t);
+        return m->payload;
+    });
+}
+
+void Fiber::entry(ctx::Transfer t) {
+    auto* m = static_cast<Message*>(t.data);
+    auto* self = static_cast<Fiber*>(m->target);
+    void* in = m->payload;
+    arrive(t);
+    try {
+        self->body_(*self, in);
+    } catch (const Unwind&) {
+        // destroy() of a suspended fiber: its frames are unwound, now leave for good
+    } catch (...) {
+        self->error_ = std::current_exception();  // rethrown by resume()
+    }
+    self->state_ = State::finished;
+    Exec& back = *self->resumer_;
+    // The last switch: ASan frees this stack's fake frames; nothing on this stack is used again.
+    leave(self->san, back.san, true);
+    tl_current = back.is_fiber ? &back : nullptr;
+    Message last{self, &back, nullptr};
+    void* target_ctx = back.resume_at;
+    back.resume_at = nullptr;
+    ctx::jump(target_ctx, &last);
+    misuse("zsync: a finished fiber was resumed (aborting)\n");
+}
+
+ctx::Transfer Fiber::unwind_on_top(ctx::Transfer t) {
+    arrive(t);
+    throw Unwind{};
+}
+
+void Fiber::destroy(Fiber* f) noexcept {
+    if (f->state_ == State::running) misuse("zsync: destroying a running fiber (aborting)\n");
+    if (f->state_ == State::suspended) {
+        // Unwind its stack: Unwind is thrown from where it suspended, caught in entry(), which finishes.
+        Exec& from = current_exec();
+        f->resumer_ = &from;
+        f->state_ = State::running;
+        leave(from.san, f->san, false);
+        tl_current = f;
+        Message m{&from, f, nullptr};
+        void* target_ctx = f->resume_at;
+        f->resume_at = nullptr;
+        ctx::Transfer t = ctx::ontop<&Fiber::unwind_on_top>(target_ctx, &m);
+        arrive(t);
+        if (f->state_ != State::finished)
+            misuse("zsync: a fiber suspended again while being destroyed (did a catch (...) swallow the unwind?)\n");
+        f->error_ = nullptr;  // an exception that replaced the unwind is dropped with the fiber
+    }
+    destroy_fiber_state(f->san);
+    StackPool* pool = f->pool_;
+    Stack stack = f->stack_;
+    f->~Fiber();
+    pool->release(stack);
+}
+
+void FiberDeleter::operator()(Fiber* f) const noexcept { Fiber::destroy(f); }
+
+}  // namespace zsync::rt::fiber
