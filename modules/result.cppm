@@ -93,16 +93,30 @@ public:
     template <class U> T value_or(U&& fallback) const& { return has_ ? value_ : static_cast<T>(std::forward<U>(fallback)); }
     template <class U> T value_or(U&& fallback) && { return has_ ? std::move(value_) : static_cast<T>(std::forward<U>(fallback)); }
 
-    // f(T) -> Result<U>; an error passes through untouched.
-    template <class F> auto and_then(F&& f) && -> std::invoke_result_t<F, T&&> {
-        if (has_) return std::forward<F>(f)(std::move(value_));
-        return error_;
+    // f(T&&) -> Result<U>; an error passes through untouched. A callable that cannot take the value,
+    // or returns something other than a Result, is one static_assert naming the mistake (the return
+    // type is deduced inside, so no invoke_result error precedes it).
+    template <class F> auto and_then(F&& f) && {
+        static_assert(std::is_invocable_v<F, T&&>, "zsync: and_then's callable must be invocable with the value (T&&)");
+        if constexpr (std::is_invocable_v<F, T&&>) {
+            using R = std::invoke_result_t<F, T&&>;
+            static_assert(is_result_v<R>, "zsync: and_then's callable must return a zsync::Result");
+            if constexpr (is_result_v<R>) {
+                if (has_) return std::remove_cvref_t<R>(std::forward<F>(f)(std::move(value_)));
+                return std::remove_cvref_t<R>(error_);
+            }
+        }
     }
-    // f(T) -> U, wrapped as Result<U>.
-    template <class F> auto transform(F&& f) && -> Result<std::invoke_result_t<F, T&&>> {
-        if (!has_) return error_;
-        if constexpr (std::is_void_v<std::invoke_result_t<F, T&&>>) { std::forward<F>(f)(std::move(value_)); return {}; }
-        else return std::forward<F>(f)(std::move(value_));
+    // f(T&&) -> U, wrapped as Result<U> (U may be void). A callable that cannot take the value is one
+    // static_assert naming the mistake.
+    template <class F> auto transform(F&& f) && {
+        static_assert(std::is_invocable_v<F, T&&>, "zsync: transform's callable must be invocable with the value (T&&)");
+        if constexpr (std::is_invocable_v<F, T&&>) {
+            using U = std::invoke_result_t<F, T&&>;
+            if (!has_) return Result<U>(error_);
+            if constexpr (std::is_void_v<U>) { std::forward<F>(f)(std::move(value_)); return Result<U>(); }
+            else return Result<U>(std::forward<F>(f)(std::move(value_)));
+        }
     }
 
 private:
@@ -122,9 +136,17 @@ public:
     constexpr explicit operator bool() const noexcept { return has_value(); }
     constexpr void value() const noexcept { detail::check_result(has_value()); }
     constexpr Error error() const noexcept { detail::check_result(!has_value()); return error_; }
-    template <class F> auto and_then(F&& f) const -> std::invoke_result_t<F> {
-        if (has_value()) return std::forward<F>(f)();
-        return error_;
+    // f() -> Result<U>, run only on success; same diagnostics as Result<T>::and_then.
+    template <class F> auto and_then(F&& f) const {
+        static_assert(std::is_invocable_v<F>, "zsync: and_then's callable on Result<void> must take no arguments");
+        if constexpr (std::is_invocable_v<F>) {
+            using R = std::invoke_result_t<F>;
+            static_assert(is_result_v<R>, "zsync: and_then's callable must return a zsync::Result");
+            if constexpr (is_result_v<R>) {
+                if (has_value()) return std::remove_cvref_t<R>(std::forward<F>(f)());
+                return std::remove_cvref_t<R>(error_);
+            }
+        }
     }
 
 private:

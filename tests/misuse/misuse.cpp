@@ -35,6 +35,14 @@ int main() {
     (void)sel.async(io, [](int x) { return x; }, 1);
 #elif defined(MISUSE_run)
     (void)rt.run([](Io, std::string x) { return x.size(); }, 1, 2);
+#elif defined(MISUSE_and_then_arg)
+    (void)zsync::Result<int>(1).and_then([](std::string x) { return zsync::Result<int>(int(x.size())); });
+#elif defined(MISUSE_and_then_plain)
+    (void)zsync::Result<int>(1).and_then([](int x) { return x + 1; });
+#elif defined(MISUSE_transform_arg)
+    (void)zsync::Result<int>(1).transform([](std::string x) { return x.size(); });
+#elif defined(MISUSE_void_and_then_arg)
+    (void)zsync::Result<void>().and_then([](int x) { return zsync::Result<int>(x); });
 #else
     auto f = io.async(with_io, 1);
     (void)f.await(io);
@@ -42,6 +50,10 @@ int main() {
     (void)g.await(io);
     (void)sel.async(io, [](Io, int x) { return x; }, 3);  // concurrency_unavailable on BlockingIo: fine here
     (void)rt.run([](Io, std::string x) { return x.size(); }, std::string("abc"));
+    (void)zsync::Result<int>(1).and_then([](int x) { return zsync::Result<int>(x + 1); });
+    (void)zsync::Result<int>(1).transform([](int x) { return x * 2; });
+    (void)zsync::Result<int>(1).transform([](int) {});
+    (void)zsync::Result<void>().and_then([] { return zsync::Result<int>(1); });
 #endif
     return 0;
 }
