@@ -473,4 +473,20 @@ Result<int> exceptions(Io io, int when) {
     return caught + outer.value();
 }
 
+// ---- a task started by name (io.async(named_task, "a.txt", "xyz", 2)) ----------------------------
+
+// Its parameters are not the argument types a caller writes: a string literal becomes a
+// std::string_view and a std::string. The task's argument block must be built from these parameter
+// types, as the frame's init reads it.
+[[clang::annotate("zsync::stackless")]]
+Result<std::size_t> named_task(Io io, std::string_view name, std::string suffix, int times) {
+    std::string out(name);
+    for (int i = 0; i < times; ++i) {
+        auto r = io.yield();
+        if (!r) return r.error();
+        out += suffix;
+    }
+    return out.size();
+}
+
 }  // namespace progs

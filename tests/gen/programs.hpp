@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 import zsync;
 
 namespace progs {
@@ -32,4 +33,5 @@ Result<int> void_callee(Io io, int n);
 Result<int> expressions(Io io, int n);
 Result<int> members(Io io, int amount);
 Result<int> exceptions(Io io, int when);
+Result<std::size_t> named_task(Io io, std::string_view name, std::string suffix, int times);
 }  // namespace progs
