@@ -95,7 +95,11 @@ private:
     static void futex_wake(void* c, const std::atomic<std::uint32_t>* w, std::uint32_t n) noexcept {
         self(c).inner_.vtable->futex_wake(self(c).inner_.ctx, w, n);
     }
-    static void operate(void* c, zsync::Operation& op) noexcept { self(c).inner_.vtable->operate(self(c).inner_.ctx, op); }
+    static void operate(void* c, zsync::Operation& op) noexcept {
+        // Its Futures are always ready and its Groups empty, so a task wait is only ever a forged one.
+        if (zsync::is_task_wait(op.code)) return zsync::perform_task_wait(c, table, op);
+        self(c).inner_.vtable->operate(self(c).inner_.ctx, op);
+    }
     static void batch(void* c, zsync::Operation* ops, std::size_t n) noexcept { self(c).inner_.vtable->batch(self(c).inner_.ctx, ops, n); }
 
     zsync::Io inner_;
