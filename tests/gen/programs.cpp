@@ -489,4 +489,87 @@ Result<std::size_t> named_task(Io io, std::string_view name, std::string suffix,
     return out.size();
 }
 
+// ---- the library in frames: files and directories, tasks, groups --------------------------------
+
+// Every File and Dir call a frame can make, in one directory: create, write, close, open, read to the
+// end, stat, list, delete. Each handle is closed on every path (a File has no destructor: nothing
+// closes it implicitly), so a fault at any operation leaves no descriptor behind.
+[[clang::annotate("zsync::stackless")]]
+Result<std::string> in_dir(Io io, zsync::Dir dir, int round) {
+    auto f = dir.create_file(io, "roundtrip.txt");
+    if (!f) return f.error();
+    zsync::File file = *f;
+    std::string text = "round " + std::to_string(round) + ": a line long enough to leave the small buffer";
+    std::span<const std::byte> bytes = std::as_bytes(std::span<const char>(text.data(), text.size()));
+    auto w = zsync::write_all(io, file, bytes);
+    auto c = file.close(io);
+    if (!w) return w.error();
+    if (!c) return c.error();
+    auto again = file.close(io);  // already closed: an error without an Operation
+    if (again) return std::string("closed twice");
+    auto g = dir.open_file(io, "roundtrip.txt");
+    if (!g) return g.error();
+    zsync::File in = *g;
+    auto got = zsync::read_to_string(io, in);
+    auto st = zsync::stat(io, in);
+    auto c2 = in.close(io);
+    if (!got) return got.error();
+    if (!st) return st.error();
+    if (!c2) return c2.error();
+    auto listed = zsync::list_dir(io, dir);
+    if (!listed) return listed.error();
+    auto del = dir.delete_file(io, "roundtrip.txt");
+    if (!del) return del.error();
+    return *got + " | size " + std::to_string(st->size) + " | entries " + std::to_string(listed->size());
+}
+
+[[clang::annotate("zsync::stackless")]]
+Result<std::string> files_and_dirs(Io io, std::string_view path, int round) {
+    auto d = zsync::Dir::open(io, path);
+    if (!d) return d.error();
+    zsync::Dir dir = *d;
+    Tracked alive(round);
+    auto r = in_dir(io, dir, round);
+    auto c = dir.close(io);
+    if (!r) return r.error();
+    if (!c) return c.error();
+    return *r;
+}
+
+// A task started and awaited inside a frame, a cancelled one, and a group.
+[[clang::annotate("zsync::stackless")]]
+Result<int> child(Io io, int v) {
+    Tracked t(v);
+    auto r = io.yield();
+    if (!r) return r.error();
+    return v * 2;
+}
+
+[[clang::annotate("zsync::stackless")]]
+Result<int> spawn_and_await(Io io, int n) {
+    int total = 0;
+    for (int i = 1; i <= n; ++i) {
+        auto fut = io.async(child, i);
+        auto r = fut.await(io);
+        if (!r) return r.error();
+        total += *r;
+        auto twice = fut.await(io);  // already taken
+        if (twice || twice.error().code() != zsync::Errc::already_awaited) return -1;
+    }
+    auto other = io.async(child, 100);
+    auto c = other.cancel(io);
+    total += c ? *c : -1000;
+    zsync::Group g;
+    for (int i = 0; i < n; ++i) {
+        auto s = g.async(io, child, 10 * i);
+        if (!s) return s.error();
+    }
+    auto w = g.await(io);
+    if (!w) return w.error();
+    g.cancel(io);
+    auto y = io.yield();
+    if (!y) return y.error();
+    return total;
+}
+
 }  // namespace progs
