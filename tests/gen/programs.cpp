@@ -572,4 +572,26 @@ Result<int> spawn_and_await(Io io, int n) {
     return total;
 }
 
+// Deterministic on every backend: n tasks awaited in order, then a group of n awaited. On a backend
+// that queues tasks (ThreadPoolIo) each await and the group await is a wait the frame returns.
+[[clang::annotate("zsync::stackless")]]
+Result<int> await_all(Io io, int n) {
+    std::vector<zsync::Future<int>> futures;
+    for (int i = 1; i <= n; ++i) futures.push_back(io.async(child, i));
+    int total = 0;
+    for (auto& f : futures) {
+        auto r = f.await(io);
+        if (!r) return r.error();
+        total += *r;
+    }
+    zsync::Group g;
+    for (int i = 0; i < n; ++i) {
+        auto s = g.async(io, child, i);
+        if (!s) return s.error();
+    }
+    auto w = g.await(io);
+    if (!w) return w.error();
+    return total;
+}
+
 }  // namespace progs

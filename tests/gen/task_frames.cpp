@@ -11,6 +11,11 @@
 import zsync;
 import zsync.testing;
 #include "frame_runner.hpp"
+#include <memory>
+#include <new>
+#include <tuple>
+#include <type_traits>
+#include "backends.hpp"
 
 TEST_CASE("tasks by name: io.async(f, ...) finds f's frame and drives it, with converted arguments", "[gen][task_frames]") {
     zsync::BlockingIo rt;
@@ -56,4 +61,61 @@ TEST_CASE("tasks by name: a function without a frame runs its stackful start", "
     REQUIRE(r);
     CHECK(runner.frames_driven == 0);
     CHECK(runner.stackful_runs == 1);
+}
+
+namespace {
+// Drives await_all's frame on `io` with the executor loop of docs/frame-abi.md, counting the waits
+// it returns for tasks and groups.
+struct Driven {
+    zsync::Result<int> result{zsync::Error(zsync::Errc::invalid_argument, zsync::Op::run)};
+    int task_waits = 0, group_waits = 0, other = 0;
+};
+Driven drive_await_all(zsync::Io io, int n) {
+    Driven out;
+    const zsync::FrameDescriptor* d = zsync::find_frame(zsync::function_identity(&progs::await_all));
+    if (!d) return out;
+    void* memory = ::operator new(d->size, std::align_val_t(d->align));
+    zsync::frame_args<&progs::await_all>::type block{&progs::await_all, {io, n}};
+    d->init(memory, &block);
+    while (zsync::Operation* op = d->resume(memory)) {
+        if (op->code == zsync::Op::wait_task) ++out.task_waits;
+        else if (op->code == zsync::Op::wait_group) ++out.group_waits;
+        else ++out.other;
+        io.operate(*op);
+    }
+    alignas(zsync::Result<int>) std::byte r[sizeof(zsync::Result<int>)];
+    d->take_result(memory, r);
+    d->destroy(memory);
+    ::operator delete(memory, std::align_val_t(d->align));
+    auto* res = std::launder(reinterpret_cast<zsync::Result<int>*>(r));
+    out.result = std::move(*res);
+    std::destroy_at(res);
+    return out;
+}
+}  // namespace
+
+TEMPLATE_TEST_CASE("frames wait for tasks and groups as Operations, on every backend", "[gen][task_frames]",
+                   zsync::BlockingIo, zsync::test::PoolOf<1>, zsync::test::PoolOf<2>) {
+    constexpr int n = 4;
+    TestType rt;
+    const int expected = 2 * (1 + 2 + 3 + 4);
+    auto plain = progs::await_all(rt.io(), n);
+    REQUIRE(plain);
+    CHECK(*plain == expected);
+    for (int round = 0; round < 20; ++round) {
+        Driven d = drive_await_all(rt.io(), n);
+        INFO("round " << round);
+        REQUIRE(d.result);
+        CHECK(*d.result == expected);
+        if constexpr (std::is_same_v<TestType, zsync::BlockingIo>) {
+            // Every task ran inline: nothing to wait for, the frame never suspends on a task.
+            CHECK(d.task_waits == 0);
+            CHECK(d.group_waits == 0);
+        } else {
+            // Queued tasks: each await is a wait_task the frame returned and the pool performed.
+            CHECK(d.task_waits == n);
+            CHECK(d.group_waits <= 1);
+        }
+        CHECK(d.other == 0);  // the children's yields are theirs, performed on their own threads or inline
+    }
 }

@@ -199,7 +199,9 @@ CallClass Suspension::classify(const clang::CallExpr* call) {
         return out;
     }
     if (!passes_io(call)) return out;
-    if (callee->isInStdNamespace()) return out;  // std::move(io), std::swap: the standard library never waits
+    // std::move(io), std::swap, a vector of Futures: the standard library never waits.
+    if (callee->isInStdNamespace()) return out;
+    if (const auto* m = llvm::dyn_cast<clang::CXXMethodDecl>(callee); m && m->getParent()->isInStdNamespace()) return out;
     for (const Twin& t : twins)
         if (without_template_arguments(name) == t.member)
             return refuse("'" + name + "' waits more than once and has no frame of its own; its frame-capable twin "
