@@ -572,12 +572,20 @@ Result<int> spawn_and_await(Io io, int n) {
     return total;
 }
 
+// A child for backends that run tasks on other threads: no Tracked (its event log is single-threaded).
+[[clang::annotate("zsync::stackless")]]
+Result<int> pool_child(Io io, int v) {
+    auto r = io.yield();
+    if (!r) return r.error();
+    return v * 2;
+}
+
 // Deterministic on every backend: n tasks awaited in order, then a group of n awaited. On a backend
 // that queues tasks (ThreadPoolIo) each await and the group await is a wait the frame returns.
 [[clang::annotate("zsync::stackless")]]
 Result<int> await_all(Io io, int n) {
     std::vector<zsync::Future<int>> futures;
-    for (int i = 1; i <= n; ++i) futures.push_back(io.async(child, i));
+    for (int i = 1; i <= n; ++i) futures.push_back(io.async(pool_child, i));
     int total = 0;
     for (auto& f : futures) {
         auto r = f.await(io);
@@ -586,12 +594,40 @@ Result<int> await_all(Io io, int n) {
     }
     zsync::Group g;
     for (int i = 0; i < n; ++i) {
-        auto s = g.async(io, child, i);
+        auto s = g.async(io, pool_child, i);
         if (!s) return s.error();
     }
     auto w = g.await(io);
     if (!w) return w.error();
     return total;
+}
+
+// A Mutex in a frame: locked and unlocked around a suspension, locked again by its holder
+// (would_deadlock, without waiting), and a mutex another thread holds, waited for until a deadline
+// (a futex_wait the frame returns, then timeout).
+[[clang::annotate("zsync::stackless")]]
+Result<int> mutex_work(Io io, zsync::Mutex* busy, int n) {
+    zsync::Mutex m;
+    int count = 0;
+    for (int i = 0; i < n; ++i) {
+        auto l = zsync::lock(io, m);
+        if (!l) return l.error();
+        Tracked held(i);
+        auto y = io.yield();
+        auto u = m.unlock(io);
+        if (!y) return y.error();
+        if (!u) return u.error();
+        ++count;
+    }
+    auto again = zsync::lock(io, m);
+    auto dead = zsync::lock(io, m);
+    (void)m.unlock(io);
+    if (!again) return again.error();
+    if (dead || dead.error().code() != zsync::Errc::would_deadlock) return -1;
+    auto t = zsync::lock(io, *busy, zsync::Deadline::after(1ms));
+    if (t) return -2;
+    if (t.error().code() != zsync::Errc::timeout) return t.error();
+    return count;
 }
 
 }  // namespace progs

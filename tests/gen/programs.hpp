@@ -37,6 +37,8 @@ Result<std::string> in_dir(Io io, zsync::Dir dir, int round);
 Result<std::string> files_and_dirs(Io io, std::string_view path, int round);
 Result<int> child(Io io, int v);
 Result<int> spawn_and_await(Io io, int n);
+Result<int> pool_child(Io io, int v);
 Result<int> await_all(Io io, int n);
+Result<int> mutex_work(Io io, zsync::Mutex* busy, int n);
 Result<std::size_t> named_task(Io io, std::string_view name, std::string suffix, int times);
 }  // namespace progs
