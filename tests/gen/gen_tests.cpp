@@ -109,6 +109,7 @@ std::vector<std::pair<std::string, std::string>> check_all(zsync::Io io) {
     static zsync::Mutex busy;
     if (!busy.is_locked()) std::thread([] { (void)busy.try_lock(); }).join();
     both("mutex_work", differential<&progs::mutex_work>(io, &busy, 3), destroy_at_every_point<&progs::mutex_work>(io, &busy, 3));
+    both("sockets", differential<&progs::sockets>(io, 7), destroy_holding_handles<&progs::sockets>(io, 7));
     return out;
 }
 
@@ -123,7 +124,7 @@ TEST_CASE("zsync-gen: every program's frame behaves as the plain function", "[ge
         INFO(name);
         CHECK(problem == "");
     }
-    CHECK(results.size() == 52);
+    CHECK(results.size() == 54);
     CHECK(gen_test::events.live == 0);
 }
 
@@ -140,6 +141,7 @@ TEST_CASE("zsync-gen: frames run the same work as the plain functions", "[gen]")
     TempFile log(rt.io(), "");
     CHECK(*progs::log_lines(rt.io(), log.file, 2) == 2);
     CHECK(*progs::spawn_and_await(rt.io(), 3) == 2 + 4 + 6 + 200);
+    CHECK(*progs::sockets(rt.io(), 1) == "ping over a socket pair, longer than the read buffer | 52");
     {
         TempDir dir;
         auto r = progs::files_and_dirs(rt.io(), dir.path, 5);

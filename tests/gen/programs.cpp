@@ -630,4 +630,48 @@ Result<int> mutex_work(Io io, zsync::Mutex* busy, int n) {
     return count;
 }
 
+// Sockets in a frame: a write, a shutdown and a read loop over a socket pair the frame makes itself
+// (through io.operate, so every run has its own), a read on a closed socket (an error without an
+// Operation), and both ends closed on every path.
+[[clang::annotate("zsync::stackless")]]
+Result<std::string> exchange(Io io, zsync::UnixStream a, zsync::UnixStream b) {
+    std::string text = "ping over a socket pair, longer than the read buffer";
+    std::span<const std::byte> bytes = std::as_bytes(std::span<const char>(text.data(), text.size()));
+    auto w = a.write(io, bytes);
+    if (!w) return w.error();
+    auto s = a.shutdown(io, zsync::ShutdownHow::write);
+    if (!s) return s.error();
+    std::string got;
+    std::byte buf[16];
+    for (;;) {
+        auto n = b.read(io, buf);
+        if (!n) return n.error();
+        if (*n == 0) break;
+        got.append(reinterpret_cast<const char*>(buf), *n);
+    }
+    zsync::UnixStream closed;
+    auto c = closed.read(io, buf);
+    if (c || c.error().code() != zsync::Errc::closed) return std::string("read a closed socket");
+    return got + " | " + std::to_string(*w);
+}
+
+[[clang::annotate("zsync::stackless")]]
+Result<std::string> sockets(Io io, int tag) {
+    zsync::Handle fds[2];
+    zsync::Operation pair = zsync::Operation::socketpair(fds);
+    auto p = io.operate(pair);
+    if (!p) return p.error();
+    zsync::UnixStream a, b;
+    a.handle = fds[0];
+    b.handle = fds[1];
+    Tracked alive(tag);
+    auto r = exchange(io, a, b);
+    auto ca = a.close(io);
+    auto cb = b.close(io);
+    if (!r) return r.error();
+    if (!ca) return ca.error();
+    if (!cb) return cb.error();
+    return *r;
+}
+
 }  // namespace progs

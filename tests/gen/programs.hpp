@@ -40,5 +40,7 @@ Result<int> spawn_and_await(Io io, int n);
 Result<int> pool_child(Io io, int v);
 Result<int> await_all(Io io, int n);
 Result<int> mutex_work(Io io, zsync::Mutex* busy, int n);
+Result<std::string> exchange(Io io, zsync::UnixStream a, zsync::UnixStream b);
+Result<std::string> sockets(Io io, int tag);
 Result<std::size_t> named_task(Io io, std::string_view name, std::string suffix, int times);
 }  // namespace progs
