@@ -21,18 +21,19 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(Op::none) + 1> o
     "accept",
     "socket", "bind", "listen", "connect", "send", "recv", "sendto", "recvfrom", "shutdown", "socketpair",
     "setsockopt", "getsockname", "getpeername", "lookup",
-    "sleep", "futex_wait", "yield",
+    "sleep", "futex_wait", "yield", "wait_task", "wait_group",
     "async", "concurrent", "await", "cancel", "group_async", "group_concurrent", "group_await",
     "group_cancel", "check_cancel", "futex_wake", "batch", "run", "parse_address",
     "lock", "unlock", "wait", "queue_put", "queue_get", "select_wait", "select_async", "none",
 };
-static_assert(static_cast<std::size_t>(Op::async) == 37, "op_names must follow Op");
+static_assert(static_cast<std::size_t>(Op::async) == 39, "op_names must follow Op");
 
-constexpr std::array<std::string_view, static_cast<std::size_t>(Errc::outside_directory) + 1> errc_names{
+constexpr std::array<std::string_view, static_cast<std::size_t>(Errc::frame_mismatch) + 1> errc_names{
     "ok", "system", "canceled", "concurrency unavailable", "end of stream", "timeout", "closed",
     "not in frame", "invalid argument", "io gone (backend destroyed)", "already awaited", "wrong io",
     "name too long", "task threw an exception", "shut down", "name not found", "name lookup failed",
     "not locked", "would deadlock", "would block", "path resolves outside the directory",
+    "frame does not match the task's arguments",
 };
 }  // namespace
 

@@ -22,6 +22,9 @@ enum class Op : std::uint8_t {
     socket, bind, listen, connect, send, recv, sendto, recvfrom, shutdown, socketpair, setsockopt,
     getsockname, getpeername, lookup,
     sleep, futex_wait, yield,
+    // Waiting for a task (a Future's await or cancel) or for a group's tasks (await or cancel): the
+    // task-core waits as Operations, so a stackless frame can return them (modules/io.cppm).
+    wait_task, wait_group,
     operation_count_,  // not an operation: the number of Operation codes above
     // task-core calls (not Operations)
     async = operation_count_, concurrent, await, cancel, group_async, group_concurrent, group_await,
@@ -55,6 +58,7 @@ enum class Errc : std::uint16_t {
     would_deadlock,           // the wait could never end: e.g. a Mutex locked again by the task holding it
     would_block,              // a try_ call that would have had to wait
     outside_directory,        // an open beneath a directory resolved outside it (.., absolute, a symlink out)
+    frame_mismatch,           // a function's registered frame reads another argument block than the task's
 };
 
 // A failed operation: which one, and why. Equality compares all three parts.

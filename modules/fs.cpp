@@ -33,24 +33,9 @@ Result<void> File::write_all(Io io, std::string_view text, Deadline dl) const no
 
 Result<void> File::read_exact(Io io, std::span<std::byte> buffer, Deadline dl) const noexcept { return zsync::read_exact(io, *this, buffer, dl); }
 
-Result<std::string> File::read_to_string(Io io, std::size_t limit) const {
-    std::string out;
-    std::byte chunk[16384];
-    for (;;) {
-        auto n = read(io, chunk);
-        if (!n) return n.error();
-        if (*n == 0) return out;
-        if (out.size() + *n > limit) return Error(Errc::invalid_argument, Op::read);
-        out.append(reinterpret_cast<const char*>(chunk), *n);
-    }
-}
+Result<std::string> File::read_to_string(Io io, std::size_t limit) const { return zsync::read_to_string(io, *this, limit); }
 
-Result<FileStat> File::stat(Io io) const noexcept {
-    FileStat st;
-    auto r = done(io, Operation::stat_at(handle, {}, st));
-    if (!r) return r.error();
-    return st;
-}
+Result<FileStat> File::stat(Io io) const noexcept { return zsync::stat(io, *this); }
 
 Result<void> File::sync(Io io, bool data_only) const noexcept { return done(io, Operation::fsync(handle, data_only)); }
 
@@ -94,13 +79,7 @@ Result<void> Dir::delete_dir(Io io, std::string_view path) const noexcept { retu
 Result<void> Dir::rename(Io io, std::string_view from, Dir to_dir, std::string_view to) const noexcept {
     return done(io, Operation::rename_at(handle, from, to_dir.handle, to));
 }
-Result<FileStat> Dir::stat_file(Io io, std::string_view path) const noexcept {
-    FileStat st;
-    if (path.empty()) return Error::system(2 /* ENOENT, as the OS reports an empty path */, Op::stat);
-    auto r = done(io, Operation::stat_at(handle, path, st));
-    if (!r) return r.error();
-    return st;
-}
+Result<FileStat> Dir::stat_file(Io io, std::string_view path) const noexcept { return zsync::stat_file(io, *this, path); }
 Result<void> Dir::close(Io io) noexcept {
     if (handle == cwd_handle) return {};
     if (handle == invalid_handle) return Error(Errc::closed, Op::close);
@@ -109,16 +88,7 @@ Result<void> Dir::close(Io io) noexcept {
     return done(io, Operation::close(h));
 }
 
-Result<std::vector<DirEntry>> Dir::list(Io io) const {
-    std::vector<DirEntry> out;
-    DirIterator it(*this);
-    for (;;) {
-        auto e = it.next(io);
-        if (!e) return e.error();
-        if (e->name.empty()) return out;
-        out.push_back(DirEntry{std::string(e->name), e->kind, e->inode});
-    }
-}
+Result<std::vector<DirEntry>> Dir::list(Io io) const { return zsync::list_dir(io, *this); }
 
 Result<DirIterator::Entry> DirIterator::next(Io io) noexcept {
     for (;;) {

@@ -115,6 +115,32 @@ struct DirEntry {
     std::uint64_t inode = 0;
 };
 
+// Reads `f` to its end into a string (at most `limit` bytes, else invalid_argument, op read), 4 KiB at
+// a time. Cancel point. Annotated for zsync-gen like write_all: File::read_to_string is this function.
+[[clang::annotate("zsync::stackless")]]
+inline Result<std::string> read_to_string(Io io, File f, std::size_t limit = std::size_t(1) << 30) {
+    std::string out;
+    std::byte chunk[4096];
+    for (;;) {
+        auto n = f.read(io, chunk);
+        if (!n) return n.error();
+        if (*n == 0) return out;
+        if (out.size() + *n > limit) return Error(Errc::invalid_argument, Op::read);
+        out.append(reinterpret_cast<const char*>(chunk), *n);
+    }
+}
+
+// The metadata of the open file `f` (fstat). Cancel point. Annotated for zsync-gen: File::stat is this
+// function.
+[[clang::annotate("zsync::stackless")]]
+inline Result<FileStat> stat(Io io, File f) noexcept {
+    FileStat st;
+    Operation op = Operation::stat_at(f.handle, {}, st);
+    auto r = io.operate(op);
+    if (!r) return r.error();
+    return st;
+}
+
 class Dir {
 public:
     Handle handle = invalid_handle;
@@ -139,6 +165,42 @@ public:
     friend constexpr bool operator==(Dir, Dir) noexcept = default;
 };
 
+// The metadata of `path` relative to `dir` (following symbolic links). An empty path is ENOENT, as
+// the OS reports it. Cancel point. Annotated for zsync-gen: Dir::stat_file is this function.
+[[clang::annotate("zsync::stackless")]]
+inline Result<FileStat> stat_file(Io io, Dir dir, std::string_view path) noexcept {
+    if (path.empty()) return Error::system(2 /* ENOENT */, Op::stat);
+    FileStat st;
+    Operation op = Operation::stat_at(dir.handle, path, st);
+    auto r = io.operate(op);
+    if (!r) return r.error();
+    return st;
+}
+
+// Every entry of `dir` except "." and "..", in the order the OS returns them, from the first entry.
+// Cancel point. Annotated for zsync-gen: Dir::list is this function.
+[[clang::annotate("zsync::stackless")]]
+inline Result<std::vector<DirEntry>> list_dir(Io io, Dir dir) {
+    std::vector<DirEntry> out;
+    std::byte buffer[4096];
+    bool first = true;
+    for (;;) {
+        // The first read rewinds: the handle's position may be past entries an earlier walk read.
+        Operation op = Operation::dir_read_into(dir.handle, buffer, first);
+        auto n = io.operate(op);
+        if (!n) return n.error();
+        first = false;
+        if (*n == 0) return out;
+        for (std::size_t pos = 0; pos < *n;) {
+            DirEntryRecord rec;
+            __builtin_memcpy(&rec, buffer + pos, sizeof rec);
+            std::string_view name(reinterpret_cast<const char*>(buffer + pos + sizeof rec), rec.name_len);
+            pos += rec.record_len;
+            if (name != "." && name != "..") out.push_back(DirEntry{std::string(name), rec.kind, rec.inode});
+        }
+    }
+}
+
 // Reads a directory's entries a buffer at a time (no allocation per entry), from the first entry even
 // when the handle was walked before (one iterator per handle at a time). Not thread-safe.
 class DirIterator {
@@ -157,3 +219,50 @@ private:
 };
 
 }  // namespace zsync
+
+// What zsync-gen's frames call for the File and Dir leaves (codegen/src/leaves.def): the same
+// Operations and the same results as the stackful functions above and in fs.cpp.
+export namespace zsync::gen {
+
+inline Result<File> leaf_file(const Operation& op) noexcept {
+    if (!op.result) return op.result.error();
+    return File{static_cast<Handle>(*op.result)};
+}
+inline Result<Dir> leaf_dir(const Operation& op) noexcept {
+    if (!op.result) return op.result.error();
+    return Dir{static_cast<Handle>(*op.result)};
+}
+inline void leaf_nothing(const Operation&) noexcept {}
+// Dir::create_file / File::create: write-only, created, truncated.
+inline Operation create_operation(Handle dir, std::string_view path, std::uint32_t mode) noexcept {
+    OpenOptions o;
+    o.access = OpenOptions::write_only;
+    o.create = true;
+    o.truncate = true;
+    o.mode = mode;
+    return Operation::open_at(dir, path, o);
+}
+inline Operation open_dir_operation(Handle dir, std::string_view path) noexcept {
+    OpenOptions o;
+    o.directory = true;
+    return Operation::open_at(dir, path, o);
+}
+// File::close / Dir::close: nothing to wait for (nop, its result set) when already closed (closed)
+// or, for a Dir, the current directory (success); else the handle is marked closed first, as the
+// stackful close does, and the close Operation returned.
+inline Operation close_operation(Handle& handle, bool is_dir) noexcept {
+    Operation op = Operation::nop();
+    if (is_dir && handle == cwd_handle) {
+        op.result = 0;
+        return op;
+    }
+    if (handle == invalid_handle) {
+        op.result = Error(Errc::closed, Op::close);
+        return op;
+    }
+    op = Operation::close(handle);
+    handle = invalid_handle;
+    return op;
+}
+
+}  // namespace zsync::gen

@@ -142,6 +142,13 @@ struct Abi {
     }
     static constexpr std::size_t size = sizeof(Top);
     static constexpr std::size_t align = alignof(Top);
+    // The descriptor of this frame, named `name` (the function's qualified name) for diagnostics. It
+    // records the argument block init reads, so a task that passes another is refused (frame_mismatch).
+    static consteval FrameDescriptor describe(const char* name) noexcept {
+        return FrameDescriptor{frame_abi_version, static_cast<std::uint32_t>(size), static_cast<std::uint32_t>(align), 0,
+                               static_cast<std::uint32_t>(sizeof(Args)), static_cast<std::uint32_t>(alignof(Args)),
+                               type_signature<Args>(), &init, &resume, &take_result, &destroy, name};
+    }
 };
 
 }  // namespace zsync::gen

@@ -98,6 +98,53 @@ template <class T> class Future;
 class Group;
 struct Io;
 
+// The task-core waits as Operations, so that a stackless frame can return them from resume() like any
+// other wait (DESIGN.md §3). Future::await/cancel and Group::await/cancel perform exactly these on every
+// backend: the stackful code and a frame wait the same way.
+//
+// wait_task: waits for the task behind `future` (cancel: requests its cancellation first), constructs its
+// Result<U> in `result` and frees the handle: what IoVTable::await / cancel do. It always completes so
+// (its own result is 0): a backend or an Io adapter must never fail it without running the slot, since
+// the task's result would be missing. Not a cancel point of its own: the awaiting task's cancellation
+// is passed on to the awaited one (the await rule).
+inline Operation wait_task_operation(AnyFuture* future, const TaskDescriptor& task, void* result, bool cancel) noexcept {
+    Operation op;
+    op.code = Op::wait_task;
+    op.task_wait = {future, &task, result, cancel};
+    return op;
+}
+// wait_group: waits until every task of the group has ended (IoVTable::group_await: a cancel point,
+// result canceled or 0), or, with cancel, cancels them and waits (group_cancel: not a cancel point).
+inline Operation wait_group_operation(GroupState& group, bool cancel) noexcept {
+    Operation op;
+    op.code = Op::wait_group;
+    op.group_wait = {&group, cancel};
+    return op;
+}
+// Performs a wait_task / wait_group Operation with the four task-core slots of `table` (ctx is its
+// context): what every backend's operate does with these codes, and what an Io adapter forwards.
+inline void perform_task_wait(void* ctx, const IoVTable& table, Operation& op) noexcept {
+    if (op.code == Op::wait_task) {
+        const Operation::TaskWait& w = op.task_wait;
+        auto* f = static_cast<AnyFuture*>(w.future);
+        const auto& d = *static_cast<const TaskDescriptor*>(w.task);
+        if (w.cancel) table.cancel(ctx, f, d, w.result);
+        else table.await(ctx, f, d, w.result);
+        op.result = 0;
+        return;
+    }
+    GroupState& g = *static_cast<GroupState*>(op.group_wait.group);
+    if (op.group_wait.cancel) {
+        table.group_cancel(ctx, g);
+        op.result = 0;
+        return;
+    }
+    Result<void> r = table.group_await(ctx, g);
+    if (r) op.result = 0;
+    else op.result = r.error();
+}
+inline constexpr bool is_task_wait(Op code) noexcept { return code == Op::wait_task || code == Op::wait_group; }
+
 }  // namespace zsync
 
 namespace zsync::detail {
@@ -294,11 +341,31 @@ public:
 
     // Waits for the task and returns its Result. Cancel point only in that the awaiting task's
     // cancellation is passed on to the awaited task. A second call returns Errc::already_awaited.
-    Result<T> await(Io io) noexcept { return take(io, Op::await, false); }
+    Result<T> await(Io io) noexcept { return take(io, false); }
     // Requests cancellation and waits; returns what the task returned (canceled, or a value that must
     // still be released). On a finished task, returns its result. After the result was taken, returns
     // Errc::already_awaited.
-    Result<T> cancel(Io io) noexcept { return take(io, Op::cancel, true); }
+    Result<T> cancel(Io io) noexcept { return take(io, true); }
+
+    // await and cancel in two halves around the one Operation they wait on, for stackless frames
+    // (zsync-gen prints `f.await(io)` as these; the stackful await is the same two calls around
+    // operate). begin_wait returns the wait_task Operation to perform, or an Operation with code nop
+    // when there is nothing to wait for (ready, already taken, wrong Io); end_wait, after the
+    // Operation was performed (or at once for nop), returns what await / cancel return.
+    inline Operation begin_wait(Io io, bool cancel) noexcept {
+        if (state_ != State::pending || io != io_) return Operation::nop();
+        return wait_task_operation(any_, *desc_, storage_, cancel);
+    }
+    inline Result<T> end_wait(Io io, bool cancel, const Operation&) noexcept {
+        const Op op = cancel ? Op::cancel : Op::await;
+        if (state_ == State::empty) return Error(Errc::already_awaited, op);
+        if (io != io_) return Error(Errc::wrong_io, op);
+        any_ = nullptr;  // a pending task was waited for by the Operation: its result is in storage_
+        Result<T> out(std::move(*slot()));
+        std::destroy_at(slot());
+        state_ = State::empty;
+        return out;
+    }
 
     // True while the task may still be running (its result not yet collected).
     bool pending() const noexcept { return state_ == State::pending; }
@@ -314,22 +381,15 @@ private:
         std::construct_at(slot(), std::move(*o.slot()));
         std::destroy_at(o.slot());
     }
-    Result<T> take(Io io, Op op, bool cancel) noexcept {
-        if (state_ == State::empty) return Error(Errc::already_awaited, op);
-        if (io != io_) return Error(Errc::wrong_io, op);
-        if (state_ == State::pending) {
-            if (cancel) io.vtable->cancel(io.ctx, any_, *desc_, storage_);
-            else io.vtable->await(io.ctx, any_, *desc_, storage_);
-            any_ = nullptr;
-        }
-        Result<T> out(std::move(*slot()));
-        std::destroy_at(slot());
-        state_ = State::empty;
-        return out;
+    Result<T> take(Io io, bool cancel) noexcept {
+        Operation w = begin_wait(io, cancel);
+        if (w.code != Op::nop) io.vtable->operate(io.ctx, w);
+        return end_wait(io, cancel, w);
     }
     void reset() noexcept {
         if (state_ == State::pending) {
-            io_.vtable->cancel(io_.ctx, any_, *desc_, storage_);
+            Operation w = wait_task_operation(any_, *desc_, storage_, true);
+            io_.vtable->operate(io_.ctx, w);
             any_ = nullptr;
             state_ = State::ready;
         }
@@ -352,7 +412,11 @@ public:
     Group() noexcept = default;
     Group(const Group&) = delete;
     Group& operator=(const Group&) = delete;
-    inline ~Group() { if (state_.head) io_.vtable->group_cancel(io_.ctx, state_); }
+    inline ~Group() {
+        if (!state_.head) return;
+        Operation w = wait_group_operation(state_, true);
+        io_.vtable->operate(io_.ctx, w);
+    }
 
     // Starts f(io, args...) in the group (the same rule as Io::async: the Io is f's first argument);
     // may run it inline. Its Result is destroyed when it ends. Errors: wrong_io when `io` is not the Io
@@ -372,18 +436,37 @@ public:
     Result<void> concurrent(Io, F&&, A&&...) { detail::report_bad_task<F, A...>(); return {}; }
     // Waits for every task. Cancel point: on cancellation the tasks are cancelled and joined first.
     inline Result<void> await(Io io) noexcept {
-        if (!state_.head) {  // nothing to wait for, but still a cancel point (as on every backend)
-            if (Result<void> r = io.check_cancel(); !r) return Error(r.error().code(), Op::group_await);
-            return {};
-        }
-        if (io != io_) return Error(Errc::wrong_io, Op::group_await);
-        return io.vtable->group_await(io.ctx, state_);
+        Operation w = begin_wait(io, false);
+        if (w.code != Op::nop) io.vtable->operate(io.ctx, w);
+        return end_wait(w);
     }
     // Cancels every task and waits for them. Idempotent.
     inline void cancel(Io io) noexcept {
-        if (!state_.head) return;
-        if (io != io_) return;  // wrong Io: the destructor will cancel through the right one
-        io.vtable->group_cancel(io.ctx, state_);
+        Operation w = begin_wait(io, true);
+        if (w.code != Op::nop) io.vtable->operate(io.ctx, w);
+    }
+    // await and cancel in two halves around their one wait_group Operation, for stackless frames (as
+    // Future::begin_wait). begin_wait returns an Operation with code nop, its result already set, when
+    // there is nothing to wait for: no task (await is then still a cancel point), or the wrong Io.
+    inline Operation begin_wait(Io io, bool cancel) noexcept {
+        Operation w = Operation::nop();
+        w.result = 0;
+        if (!state_.head) {
+            // nothing to wait for; await is still a cancel point (as on every backend)
+            if (cancel) return w;
+            if (Result<void> r = io.check_cancel(); !r) w.result = Error(r.error().code(), Op::group_await);
+            return w;
+        }
+        if (io != io_) {
+            // wrong Io: await reports it; cancel leaves the tasks to the destructor, which uses the right one
+            if (!cancel) w.result = Error(Errc::wrong_io, Op::group_await);
+            return w;
+        }
+        return wait_group_operation(state_, cancel);
+    }
+    inline Result<void> end_wait(const Operation& w) noexcept {
+        if (!w.result) return w.result.error();
+        return {};
     }
     // True while the backend holds tasks of this group.
     inline bool pending() const noexcept { return state_.head != nullptr; }

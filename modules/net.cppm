@@ -118,21 +118,21 @@ public:
 
     // Up to b.size() bytes; 0 at the end of the stream (and for an empty buffer). Inline (the hot path,
     // as File::read: a function defined in a class of a named module is not implicitly inline).
-    inline Result<std::size_t> read(Io io, std::span<std::byte> b, Deadline d = Deadline::never()) const noexcept {
+    inline Result<std::size_t> read(Io io, std::span<std::byte> b, Deadline d = ::zsync::Deadline::never()) const noexcept {
         if (handle == invalid_handle) [[unlikely]] return Error(Errc::closed, Op::recv);
         return sized(io, Operation::recv(handle, b, d));
     }
     // Up to data.size() bytes; how many were sent.
-    inline Result<std::size_t> write(Io io, std::span<const std::byte> data, Deadline d = Deadline::never()) const noexcept {
+    inline Result<std::size_t> write(Io io, std::span<const std::byte> data, Deadline d = ::zsync::Deadline::never()) const noexcept {
         if (handle == invalid_handle) [[unlikely]] return Error(Errc::closed, Op::send);
         return sized(io, Operation::send(handle, data, d));
     }
     // All of `data`, retrying short writes, before the deadline.
-    Result<void> write_all(Io io, std::span<const std::byte> data, Deadline d = Deadline::never()) const noexcept;
-    Result<void> write_all(Io io, std::string_view text, Deadline d = Deadline::never()) const noexcept;
+    Result<void> write_all(Io io, std::span<const std::byte> data, Deadline d = ::zsync::Deadline::never()) const noexcept;
+    Result<void> write_all(Io io, std::string_view text, Deadline d = ::zsync::Deadline::never()) const noexcept;
     // Fills `buffer`, or end_of_stream (op recv) if the peer finishes first (the bytes read so far are
     // in the buffer).
-    Result<void> read_exact(Io io, std::span<std::byte> buffer, Deadline d = Deadline::never()) const noexcept;
+    Result<void> read_exact(Io io, std::span<std::byte> buffer, Deadline d = ::zsync::Deadline::never()) const noexcept;
     Result<void> shutdown(Io io, ShutdownHow how) const noexcept;
     Result<void> set_option(Io io, SocketOption option, std::int32_t value) const noexcept;
     // Closes the handle and sets it invalid. Not a cancel point.
@@ -149,7 +149,7 @@ private:
 class TcpStream : public StreamSocket {
 public:
     // Connects to `addr`; Errc::timeout if not connected by `d`.
-    static Result<TcpStream> connect(Io io, const IpAddress& addr, Deadline d = Deadline::never()) noexcept;
+    static Result<TcpStream> connect(Io io, const IpAddress& addr, Deadline d = ::zsync::Deadline::never()) noexcept;
     Result<IpAddress> local_address(Io io) const noexcept;
     Result<IpAddress> peer_address(Io io) const noexcept;
 };
@@ -162,7 +162,7 @@ public:
     // Binds `addr` (port 0: the OS chooses; see local_address) and listens.
     static Result<TcpListener> listen(Io io, const IpAddress& addr, int backlog = 128, bool reuse_address = true) noexcept;
     // The next connection and its peer; Errc::timeout if none arrives by `d`.
-    Result<Accepted> accept(Io io, Deadline d = Deadline::never()) const noexcept;
+    Result<Accepted> accept(Io io, Deadline d = ::zsync::Deadline::never()) const noexcept;
     Result<IpAddress> local_address(Io io) const noexcept;
     Result<void> close(Io io) noexcept;
 };
@@ -174,7 +174,7 @@ struct TcpListener::Accepted {
 
 class UnixStream : public StreamSocket {
 public:
-    static Result<UnixStream> connect(Io io, const UnixAddress& addr, Deadline d = Deadline::never()) noexcept;
+    static Result<UnixStream> connect(Io io, const UnixAddress& addr, Deadline d = ::zsync::Deadline::never()) noexcept;
 };
 
 class UnixListener {
@@ -182,7 +182,7 @@ public:
     Handle handle = invalid_handle;
     // Binds `addr` (the file must not exist: EADDRINUSE) and listens. close() does not remove the file.
     static Result<UnixListener> listen(Io io, const UnixAddress& addr, int backlog = 128) noexcept;
-    Result<UnixStream> accept(Io io, Deadline d = Deadline::never()) const noexcept;
+    Result<UnixStream> accept(Io io, Deadline d = ::zsync::Deadline::never()) const noexcept;
     Result<void> close(Io io) noexcept;
 };
 
@@ -200,8 +200,8 @@ public:
     // A socket bound to `addr` (port 0: the OS chooses).
     static Result<UdpSocket> bind(Io io, const IpAddress& addr, bool reuse_address = false) noexcept;
     // One datagram; how many bytes were sent.
-    Result<std::size_t> send_to(Io io, std::span<const std::byte> data, const IpAddress& to, Deadline d = Deadline::never()) const noexcept;
-    Result<Received> receive_from(Io io, std::span<std::byte> buffer, Deadline d = Deadline::never()) const noexcept;
+    Result<std::size_t> send_to(Io io, std::span<const std::byte> data, const IpAddress& to, Deadline d = ::zsync::Deadline::never()) const noexcept;
+    Result<Received> receive_from(Io io, std::span<std::byte> buffer, Deadline d = ::zsync::Deadline::never()) const noexcept;
     Result<IpAddress> local_address(Io io) const noexcept;
     Result<void> set_option(Io io, SocketOption option, std::int32_t value) const noexcept;
     Result<void> close(Io io) noexcept;
@@ -214,3 +214,17 @@ public:
 Result<std::vector<IpAddress>> lookup(Io io, std::string_view host, std::uint16_t port);
 
 }  // namespace zsync
+
+// What zsync-gen's frames call for the socket leaves (codegen/src/leaves.def): the Operation the
+// stackful function performs, or, on a closed handle, a nop Operation carrying the same `closed` error
+// (no wait).
+export namespace zsync::gen {
+
+inline Operation socket_operation(Handle handle, Op code, const Operation& op) noexcept {
+    if (handle != invalid_handle) return op;
+    Operation closed = Operation::nop();
+    closed.result = Error(Errc::closed, code);
+    return closed;
+}
+
+}  // namespace zsync::gen

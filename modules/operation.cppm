@@ -111,6 +111,10 @@ struct Operation {
     struct MsgTo { Handle fd; std::uint32_t len; void* data; SocketAddress* address; Deadline deadline; };  // sendto / recvfrom
     struct Pair { Handle* out; AddressFamily family; SocketType type; };              // out[2]
     struct Name { Handle fd; SocketAddress* out; };                                   // getsockname / getpeername
+    // Waiting for tasks (built by zsync:io's wait_task_operation / wait_group_operation, which give the
+    // pointers their types): an AnyFuture*, its TaskDescriptor* and the Result buffer; a GroupState*.
+    struct TaskWait { void* future; const void* task; void* result; bool cancel; };
+    struct GroupWait { void* group; bool cancel; };
     struct Lookup { const char* host; LookupAnswer* out; std::uint32_t host_len; std::uint32_t capacity; std::uint16_t port; AddressFamily family; };
 
     Op code = Op::nop;
@@ -137,6 +141,8 @@ struct Operation {
         Pair pair;
         Name name;
         Lookup lookup_args;
+        TaskWait task_wait;
+        GroupWait group_wait;
     };
     // Filled by the backend: bytes transferred, the new handle (open), or 0; or the Error.
     Result<std::uint64_t> result{Error(Errc::invalid_argument, Op::nop)};

@@ -7,6 +7,7 @@ module;
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 module zsync;
 
 namespace zsync {
@@ -40,6 +41,37 @@ const FrameDescriptor* find_frame(const void* function) noexcept {
     for (FrameRegistration* e = buckets[bucket_of(function)].load(std::memory_order_acquire); e; e = e->next)
         if (e->function == function) return e->frame;
     return nullptr;
+}
+
+FrameLookup find_frame(const TaskStart& task) noexcept {
+    FrameLookup out;
+    const FrameDescriptor* f = task.function ? find_frame(task.function) : nullptr;
+    if (!f) return out;  // no frame: the stackful start runs the task
+    const TaskDescriptor& d = *task.descriptor;
+    if (f->args_size != d.args_size || f->args_align != d.args_align || f->args_signature != d.args_signature) {
+        out.error = Error(Errc::frame_mismatch, Op::async);
+        out.function = f->name;
+        return out;
+    }
+    out.frame = f;
+    return out;
+}
+
+std::string FrameLookup::message(const TaskStart& task) const {
+    if (error.code() != Errc::frame_mismatch) return frame ? "frame found" : "no frame registered";
+    const FrameDescriptor* f = find_frame(task.function);
+    const TaskDescriptor& d = *task.descriptor;
+    auto block = [](std::uint32_t size, std::uint32_t align, std::uint64_t sig) {
+        return std::to_string(size) + "-byte argument block (align " + std::to_string(align) + ", signature " +
+               std::to_string(sig) + ")";
+    };
+    std::string m = "the frame of `";
+    m += function ? function : "?";
+    m += "` reads a ";
+    m += f ? block(f->args_size, f->args_align, f->args_signature) : std::string("different argument block");
+    m += " but the task passed a " + block(d.args_size, d.args_align, d.args_signature) +
+         ": refusing to run it (rebuild every object file of this function through zsync-gen)";
+    return m;
 }
 
 }  // namespace zsync

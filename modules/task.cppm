@@ -12,6 +12,8 @@ module;
 #include <memory>
 #include <new>
 #include <span>
+#include <string>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -23,7 +25,43 @@ import :operation;
 export namespace zsync {
 
 // Bumped on any incompatible change to TaskDescriptor or FrameDescriptor.
-inline constexpr std::uint32_t frame_abi_version = 1;
+inline constexpr std::uint32_t frame_abi_version = 2;
+
+// A compile-time fingerprint of an argument block's layout: the number of stored values and, for each
+// in order, its size, alignment and kind (signed or unsigned integer, floating point, pointer, enum,
+// trivially copyable class, other class...). Two argument blocks of one type always agree, in every
+// translation unit (the compiler's spelling of a type is not used: it keeps typedef sugar that differs
+// between translation units). The frame registry compares it, with the size and alignment, so that a
+// frame built for other parameters (a stale object, another overload) is refused instead of reading a
+// block of another layout: it tells int from float and a reordering of different parameters apart,
+// not two classes of the same shape.
+template <class T>
+consteval std::uint64_t value_signature() noexcept {
+    std::uint64_t kind = std::is_integral_v<T> ? (std::is_signed_v<T> ? 1 : 2)
+                         : std::is_floating_point_v<T> ? 3
+                         : std::is_pointer_v<T> ? (std::is_function_v<std::remove_pointer_t<T>> ? 4 : 5)
+                         : std::is_enum_v<T> ? 6
+                         : std::is_empty_v<T> ? 7
+                         : std::is_trivially_copyable_v<T> ? 8
+                         : 9;
+    return (static_cast<std::uint64_t>(sizeof(T)) << 16) ^ (static_cast<std::uint64_t>(alignof(T)) << 8) ^ kind;
+}
+template <class T>
+struct block_signature;
+template <template <class, class...> class Block, class Fn, class... A>
+struct block_signature<Block<Fn, A...>> {
+    static consteval std::uint64_t value() noexcept {
+        std::uint64_t h = 0xcbf29ce484222325ull;
+        auto mix = [&h](std::uint64_t v) { h = (h ^ v) * 0x100000001b3ull; };
+        mix(sizeof...(A));
+        mix(value_signature<Fn>());
+        (mix(value_signature<A>()), ...);
+        return h;
+    }
+};
+// The fingerprint of an argument block TaskArgs<Fn, A...> (see above).
+template <class Block>
+consteval std::uint64_t type_signature() noexcept { return block_signature<Block>::value(); }
 
 // How to run one task signature. One static instance per (function type, argument types); immutable.
 //
@@ -34,6 +72,7 @@ struct TaskDescriptor {
     std::uint32_t abi_version;
     std::uint32_t args_size, args_align;
     std::uint32_t result_size, result_align;  // of the task's Result<U>
+    std::uint64_t args_signature;             // type_signature of the argument block
     // Runs the task: calls the function with the arguments (moved out of `args`), destroys the argument
     // block, and constructs the Result<U> in `result`. Never throws: an exception becomes task_threw.
     void (*start)(void* args, void* result) noexcept;
@@ -63,6 +102,10 @@ struct FrameDescriptor {
     std::uint32_t abi_version;
     std::uint32_t size, align;
     std::uint32_t flags;  // reserved, 0
+    // The argument block init reads (frame_args<F>): a task whose block differs in any of the three
+    // is refused by find_frame(const TaskStart&) with Errc::frame_mismatch.
+    std::uint32_t args_size, args_align;
+    std::uint64_t args_signature;
     // @asyncInit: constructs the frame from the task's argument block (consumes it). Runs no user code
     // and never allocates.
     void (*init)(void* frame, void* args) noexcept;
@@ -92,7 +135,27 @@ struct FrameRegistration {
 // Returns false (and ignores the entry) when its frame was built for another frame_abi_version.
 bool register_frame(FrameRegistration& entry) noexcept;
 // The frame for the function at `function`, or nullptr if none was generated. Thread-safe, lock-free.
+// Does not check the argument block: a backend starting a task uses find_frame(const TaskStart&).
 const FrameDescriptor* find_frame(const void* function) noexcept;
+
+// What a backend that runs frames learns about a started task: the frame to drive, or why not.
+struct FrameLookup {
+    // The frame, when one is registered for the task's function and reads exactly the task's argument
+    // block; nullptr otherwise (run the stackful start, or refuse).
+    const FrameDescriptor* frame = nullptr;
+    // Errc::ok when `frame` is set or the function has no frame; Errc::frame_mismatch (op async) when
+    // a frame is registered for the function but reads another argument block: running it would read
+    // the block with the wrong layout, so it must not run.
+    Error error{Errc::ok, Op::async};
+    // The registered function's name (the descriptor's), for a mismatch; nullptr otherwise.
+    const char* function = nullptr;
+    // "frame of `ns::f` reads a 24-byte argument block (align 8, signature ...) but the task passed ...".
+    // Allocates; for logs and error reports.
+    std::string message(const TaskStart& task) const;
+};
+// The frame for a started task, checked against its argument block (size, alignment, signature).
+// Thread-safe, lock-free, never allocates.
+FrameLookup find_frame(const TaskStart& task) noexcept;
 
 // The argument block of a task (part of the frame ABI: a frame's init reads its arguments from it):
 // the callable and its decayed arguments, in this order.
@@ -191,7 +254,7 @@ struct TaskImpl {
 
     static constexpr TaskDescriptor descriptor{
         frame_abi_version,
-        sizeof(Args), alignof(Args), sizeof(R), alignof(R),
+        sizeof(Args), alignof(Args), sizeof(R), alignof(R), type_signature<Args>(),
         &start, &relocate_args, &discard_args, &relocate_result, &discard_result, &fail,
     };
 };

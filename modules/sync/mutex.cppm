@@ -98,6 +98,20 @@ public:
         return {};
     }
 
+    // The steps of the slow path, for zsync::lock (the frame-capable lock, below): whether the calling
+    // thread holds the lock (protocol step 5), one attempt of step 2, and the futex word to sleep on.
+    inline bool held_by_caller() const noexcept {
+        // relaxed: only our own earlier store can equal our id (step 5).
+        return owner_.load(std::memory_order_relaxed) == std::this_thread::get_id();
+    }
+    inline bool take_contended() noexcept {
+        // acquire: when it reads 0 we hold the lock and must see the previous holder's writes.
+        if (state_.exchange(2, std::memory_order_acquire) != 0) return false;
+        note_owner();
+        return true;
+    }
+    inline const std::atomic<std::uint32_t>& word() const noexcept { return state_; }
+
     // True while some task holds the lock (a snapshot, for assertions and tests).
     inline bool is_locked() const noexcept {
         // relaxed: a snapshot; callers synchronise by other means.
@@ -131,5 +145,26 @@ private:
     std::atomic<std::thread::id> owner_{};
     static_assert(std::atomic<std::thread::id>::is_always_lock_free);
 };
+
+// Locks `m` as m.lock_until(io, deadline) does (the same protocol, the same errors and cancel points),
+// written over one futex_wait so that zsync-gen embeds it in a frame: in an annotated function call
+// zsync::lock(io, m) (or with a deadline) instead of m.lock(io). Thread-safe as Mutex::lock. Its
+// body is printed into the caller's file by zsync-gen: it names only exported declarations, and its
+// default argument is fully qualified.
+[[clang::annotate("zsync::stackless")]]
+inline Result<void> lock(Io io, Mutex& m, Deadline deadline = ::zsync::Deadline::never()) noexcept {
+    if (m.try_lock()) return {};
+    if (m.held_by_caller()) return Error(Errc::would_deadlock, Op::lock);
+    for (;;) {
+        if (m.take_contended()) return {};
+        auto r = io.futex_wait(m.word(), 2, deadline);
+        if (!r) {
+            io.futex_wake(m.word(), 1);  // step 4: pass on a hand-over wake we may have consumed
+            // (detail::sync_error, spelled out: this body is printed into the caller's file)
+            if (r.error().code() == Errc::system) return r.error();
+            return Error(r.error().code(), Op::lock);
+        }
+    }
+}
 
 }  // namespace zsync

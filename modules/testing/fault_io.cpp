@@ -77,6 +77,10 @@ bool FaultIo::intercept(Operation& op) noexcept {
 
 void FaultIo::t_operate(void* ctx, Operation& op) noexcept {
     FaultIo& f = self(ctx);
+    // Waiting for a task or a group is a task-core call, not an operation with a fault of its own: it
+    // is neither counted nor traced, and always reaches the wrapped Io (it must construct the task's
+    // result), exactly as the await/cancel slots always were.
+    if (is_task_wait(op.code)) return f.inner_.vtable->operate(f.inner_.ctx, op);
     if (f.intercept(op)) return f.record(op, true);
     f.inner_.vtable->operate(f.inner_.ctx, op);
     f.record(op, false);

@@ -3,7 +3,8 @@
 // The conformance suite uses it to walk every error path of a function (k = 1, 2, ... until the function
 // runs without reaching k), and zsync-gen's differential tests compare a function on BlockingIo with its
 // frame under the same faults. It counts every Operation passed to operate or batch, in arrival order,
-// and records a trace of them. Deterministic when one task at a time uses it (BlockingIo); thread-safe
+// and records a trace of them (waiting for a task or a group, Op::wait_task / wait_group, is forwarded
+// untouched: not counted, never faulted). Deterministic when one task at a time uses it (BlockingIo); thread-safe
 // otherwise (the count and trace are shared, the order is then the arrival order).
 module;
 #include <atomic>

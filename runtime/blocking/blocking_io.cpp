@@ -100,7 +100,11 @@ Result<void> b_check_cancel(void* ctx) noexcept {
 // Waking needs no backend state, so it works even through a stale Io (waiters may belong to others).
 void b_futex_wake(void*, const std::atomic<std::uint32_t>* word, std::uint32_t n) noexcept { rt::futex_wake_os(word, n); }
 
+extern const IoVTable blocking_table;
+
 void b_operate(void* ctx, Operation& op) noexcept {
+    // Waiting for tasks: the task-core slots (they report io_gone themselves).
+    if (is_task_wait(op.code)) [[unlikely]] return perform_task_wait(ctx, blocking_table, op);
     BlockingState* s = state(ctx);
     if (!s) { op.result = Error(Errc::io_gone, op.code); return; }
     rt::perform(op, s->cancel);
@@ -111,7 +115,7 @@ void b_batch(void* ctx, Operation* ops, std::size_t count) noexcept {
     rt::perform_batch(ops, count, s ? &s->cancel : nullptr);
 }
 
-constexpr IoVTable blocking_table{
+const IoVTable blocking_table{
     b_async, b_concurrent, b_await, b_cancel,
     b_group_async, b_group_concurrent, b_group_await, b_group_cancel,
     b_swap, b_recancel, b_check_cancel,

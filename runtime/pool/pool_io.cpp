@@ -219,7 +219,11 @@ Result<void> p_check_cancel(void* ctx) noexcept {
 }
 void p_futex_wake(void*, const std::atomic<std::uint32_t>* word, std::uint32_t n) noexcept { rt::futex_wake_os(word, n); }
 
+extern const IoVTable pool_table;
+
 void p_operate(void* ctx, Operation& op) noexcept {
+    // Waiting for tasks: the task-core slots (they handle a pool that is gone themselves).
+    if (is_task_wait(op.code)) [[unlikely]] return perform_task_wait(ctx, pool_table, op);
     if (!pool_of(ctx)) { op.result = Error(Errc::io_gone, op.code); return; }
     rt::perform(op, cancel_state(ctx));
 }
@@ -228,7 +232,7 @@ void p_batch(void* ctx, Operation* ops, std::size_t count) noexcept {
     rt::perform_batch(ops, count, pool_of(ctx) ? &cancel_state(ctx) : nullptr);
 }
 
-constexpr IoVTable pool_table{
+const IoVTable pool_table{
     p_async, p_concurrent, p_await, p_cancel,
     p_group_async, p_group_concurrent, p_group_await, p_group_cancel,
     p_swap, p_recancel, p_check_cancel,

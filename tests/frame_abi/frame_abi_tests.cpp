@@ -7,9 +7,12 @@
 #include <memory>
 #include <new>
 #include <vector>
+#include <string>
+#include <type_traits>
 #include "leak_check.hpp"
 import zsync;
 import zsync.testing;
+#include "frame_runner.hpp"
 
 using namespace std::chrono_literals;
 
@@ -97,6 +100,7 @@ struct CountSleepsFrame {
 
 constexpr zsync::FrameDescriptor count_sleeps_frame{
     zsync::frame_abi_version, sizeof(CountSleepsFrame), alignof(CountSleepsFrame), 0,
+    sizeof(CountSleepsFrame::Args), alignof(CountSleepsFrame::Args), zsync::type_signature<CountSleepsFrame::Args>(),
     &CountSleepsFrame::init, &CountSleepsFrame::resume, &CountSleepsFrame::take_result,
     &CountSleepsFrame::destroy, "count_sleeps",
 };
@@ -127,7 +131,7 @@ TEST_CASE("frame abi: registry finds the generated frame by function address", "
 
 TEST_CASE("frame abi: a frame of another ABI version is refused", "[frame_abi]") {
     static constexpr zsync::FrameDescriptor old{
-        zsync::frame_abi_version + 1, 8, 8, 0, nullptr, nullptr, nullptr, nullptr, "old"};
+        zsync::frame_abi_version + 1, 8, 8, 0, 0, 0, 0, nullptr, nullptr, nullptr, nullptr, "old"};
     static zsync::FrameRegistration entry{zsync::function_identity(&run_as_frame), &old};
     CHECK_FALSE(zsync::register_frame(entry));
     CHECK(zsync::find_frame(zsync::function_identity(&run_as_frame)) == nullptr);
@@ -179,4 +183,75 @@ TEST_CASE("frame abi: destroying a suspended frame destroys its live locals once
     CHECK(live_while_suspended == 1);
     CHECK(live_tokens == 0);
     CHECK(before == after);
+}
+
+namespace {
+// A function whose registered frame was built for another parameter list (int vs long: the same size
+// and alignment, another signature), as a stale object file would leave it. Its frame must never run.
+int mismatched(zsync::Io, int v) { return v; }
+using MismatchedArgs = zsync::TaskArgs<decltype(&mismatched), zsync::Io, long>;
+constexpr zsync::FrameDescriptor mismatched_frame{
+    zsync::frame_abi_version, sizeof(CountSleepsFrame), alignof(CountSleepsFrame), 0,
+    sizeof(MismatchedArgs), alignof(MismatchedArgs), zsync::type_signature<MismatchedArgs>(),
+    &CountSleepsFrame::init, &CountSleepsFrame::resume, &CountSleepsFrame::take_result, &CountSleepsFrame::destroy,
+    "frame_abi::mismatched",
+};
+zsync::FrameRegistration mismatched_registration{zsync::function_identity(&mismatched), &mismatched_frame};
+const bool mismatched_registered = zsync::register_frame(mismatched_registration);
+
+// One whose frame reads a smaller block (a parameter fewer).
+int shorter(zsync::Io, int a, int b) { return a + b; }
+using ShorterArgs = zsync::TaskArgs<decltype(&shorter), zsync::Io, int>;
+constexpr zsync::FrameDescriptor shorter_frame{
+    zsync::frame_abi_version, sizeof(CountSleepsFrame), alignof(CountSleepsFrame), 0,
+    sizeof(ShorterArgs), alignof(ShorterArgs), zsync::type_signature<ShorterArgs>(),
+    &CountSleepsFrame::init, &CountSleepsFrame::resume, &CountSleepsFrame::take_result, &CountSleepsFrame::destroy,
+    "frame_abi::shorter",
+};
+zsync::FrameRegistration shorter_registration{zsync::function_identity(&shorter), &shorter_frame};
+const bool shorter_registered = zsync::register_frame(shorter_registration);
+}  // namespace
+
+TEST_CASE("frame abi: the task's argument block is the frame's, however the function is named", "[frame_abi]") {
+    // What io.async builds for count_sleeps by name, and what the frame's init reads.
+    using Block = zsync::frame_args<&count_sleeps>::type;
+    STATIC_REQUIRE(std::is_same_v<Block, CountSleepsFrame::Args>);
+    zsync::BlockingIo rt;
+    zsync::test::FrameRunner runner(rt.io());
+    zsync::Io io = runner.io();
+    auto by_name = io.async(count_sleeps, 2).await(io);
+    auto by_address = io.async(&count_sleeps, 1).await(io);
+    REQUIRE(by_name);
+    REQUIRE(by_address);
+    CHECK(*by_name == 2);
+    CHECK(*by_address == 1);
+    CHECK(runner.frames_driven == 2);
+    CHECK(live_tokens == 0);
+}
+
+TEST_CASE("frame abi: a frame that reads another argument block is refused, naming the function", "[frame_abi]") {
+    REQUIRE(mismatched_registered);
+    REQUIRE(shorter_registered);
+    zsync::BlockingIo rt;
+    zsync::test::FrameRunner runner(rt.io());
+    zsync::Io io = runner.io();
+    const int tokens_before = live_tokens;
+    auto r = io.async(mismatched, 7).await(io);
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == zsync::Error(zsync::Errc::frame_mismatch, zsync::Op::async));
+    CHECK(runner.refused == 1);
+    CHECK(runner.frames_driven == 0);
+    CHECK(live_tokens == tokens_before);  // the frame's init never ran
+    CHECK(runner.last_refusal.find("frame_abi::mismatched") != std::string::npos);
+    CHECK(runner.last_refusal.find("signature") != std::string::npos);
+
+    auto s = io.async(shorter, 1, 2).await(io);
+    REQUIRE_FALSE(s);
+    CHECK(s.error().code() == zsync::Errc::frame_mismatch);
+    CHECK(runner.last_refusal.find("frame_abi::shorter") != std::string::npos);
+    CHECK(runner.refused == 2);
+    // The same functions still run everywhere else: a stackful backend never looks frames up.
+    auto plain = rt.io().async(mismatched, 7).await(rt.io());
+    REQUIRE(plain);
+    CHECK(*plain == 7);
 }

@@ -106,6 +106,7 @@ struct ReadTwoFrame {
 
 constexpr zsync::FrameDescriptor read_two_frame{
     zsync::frame_abi_version, sizeof(ReadTwoFrame), alignof(ReadTwoFrame), 0,
+    sizeof(ReadTwoFrame::Args), alignof(ReadTwoFrame::Args), zsync::type_signature<ReadTwoFrame::Args>(),
     &ReadTwoFrame::init, &ReadTwoFrame::resume, &ReadTwoFrame::take_result, &ReadTwoFrame::destroy, "read_two",
 };
 
@@ -205,6 +206,7 @@ struct ReadBothFrame {
 
 constexpr zsync::FrameDescriptor read_both_frame{
     zsync::frame_abi_version, sizeof(ReadBothFrame), alignof(ReadBothFrame), 0,
+    sizeof(ReadBothFrame::Args), alignof(ReadBothFrame::Args), zsync::type_signature<ReadBothFrame::Args>(),
     &ReadBothFrame::init, &ReadBothFrame::resume, &ReadBothFrame::take_result, &ReadBothFrame::destroy, "read_both",
 };
 

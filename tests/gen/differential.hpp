@@ -7,6 +7,9 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <dirent.h>
+#include <set>
 #include <memory>
 #include <new>
 #include <sstream>
@@ -15,8 +18,10 @@
 #include <vector>
 #include "leak_check.hpp"
 #include "tracked.hpp"
+#include <unistd.h>
 import zsync;
 import zsync.testing;
+#include "frame_runner.hpp"
 
 namespace gen_test {
 
@@ -102,8 +107,15 @@ bool init_frame(const zsync::FrameDescriptor& d, FrameMemory& m, zsync::Io io, A
     return true;
 }
 
+// How the frame gets its own Io. isolated: an Io nothing may be performed on (the frame must return
+// every Operation to its executor). tasks: for functions that start tasks (io.async, Group::async) —
+// the tasks must run somewhere, so the frame's Io is a FrameRunner over the executor's Io: a task with
+// a frame runs as its frame, driven on the same Io (and the check that the frame performs nothing
+// itself is then not made: its tasks legitimately do).
+enum class FrameIo { isolated, tasks };
+
 template <auto F, class... A>
-Outcome run_frame(zsync::Io base, Fault fault, std::uint64_t k, A... args) {
+Outcome run_frame(zsync::Io base, Fault fault, std::uint64_t k, FrameIo mode, A... args) {
     Outcome o;
     const zsync::FrameDescriptor* found = frame_descriptor<F>();
     if (!found) {
@@ -114,10 +126,11 @@ Outcome run_frame(zsync::Io base, Fault fault, std::uint64_t k, A... args) {
     zsync::testing::FaultIo fio(base);
     arm(fio, fault, k);
     zsync::testing::FaultIo given(base);  // the frame's own Io: nothing may be performed on it
+    zsync::test::FrameRunner runner(fio.io());
     events.reset();
     auto frame_memory = std::make_unique<FrameMemory>();
     std::byte* memory = frame_memory->bytes;
-    if (!init_frame<F>(d, *frame_memory, given.io(), args...)) {
+    if (!init_frame<F>(d, *frame_memory, mode == FrameIo::tasks ? runner.io() : given.io(), args...)) {
         o.result = "frame larger than the harness's buffer";
         return o;
     }
@@ -159,7 +172,7 @@ inline std::string compare(const Outcome& plain, const Outcome& frame, const std
 
 // Runs every fault at every operation index. Returns "" or the first difference found.
 template <auto F, class... A>
-std::string differential(zsync::Io base, A... args) {
+std::string differential_with(zsync::Io base, FrameIo mode, A... args) {
     // Warm-up, unmeasured: a thread's first operation allocates its cancellation state once.
     (void)run_plain<F>(base, Fault::none, 0, args...);
     // k = 0 runs without a fault and tells how many operations there are.
@@ -174,7 +187,7 @@ std::string differential(zsync::Io base, A... args) {
             std::string difference;
             {
                 Outcome p = run_plain<F>(base, k ? f : Fault::none, k, args...);
-                Outcome q = run_frame<F>(base, k ? f : Fault::none, k, args...);
+                Outcome q = run_frame<F>(base, k ? f : Fault::none, k, mode, args...);
                 difference = compare(p, q, where);
                 if (k == 0) n = p.ops.size();
             }
@@ -187,10 +200,33 @@ std::string differential(zsync::Io base, A... args) {
     return {};
 }
 
+template <auto F, class... A>
+std::string differential(zsync::Io base, A... args) { return differential_with<F>(base, FrameIo::isolated, args...); }
+// For functions that start tasks: see FrameIo::tasks.
+template <auto F, class... A>
+std::string differential_tasks(zsync::Io base, A... args) { return differential_with<F>(base, FrameIo::tasks, args...); }
+
+// The descriptors open now (for frames destroyed while they hold files: a File has no destructor, so
+// a destroyed frame leaves its handles open, as a plain function abandoned there would; the harness
+// closes them itself).
+inline std::set<int> open_fds() {
+    std::set<int> out;
+    DIR* d = ::opendir("/proc/self/fd");
+    if (!d) return out;
+    const int own = ::dirfd(d);  // the listing's own descriptor is not one of the program's
+    while (dirent* e = ::readdir(d)) {
+        if (e->d_name[0] == '.') continue;
+        const int fd = std::atoi(e->d_name);
+        if (fd != own) out.insert(fd);
+    }
+    ::closedir(d);
+    return out;
+}
+
 // Destroys the frame while it waits at each suspension point k (after k-1 completed operations):
 // everything constructed is destroyed exactly once, nothing leaks. Returns "" or the first problem.
 template <auto F, class... A>
-std::string destroy_at_every_point(zsync::Io base, A... args) {
+std::string destroy_at_every_point_with(zsync::Io base, bool closes_handles, A... args) {
     const zsync::FrameDescriptor* found = frame_descriptor<F>();
     if (!found) return "no frame registered for this function";
     const zsync::FrameDescriptor& d = *found;
@@ -198,6 +234,7 @@ std::string destroy_at_every_point(zsync::Io base, A... args) {
     std::byte* memory = frame_memory->bytes;
     for (std::uint64_t k = 1;; ++k) {
         events.reset();
+        const std::set<int> fds_at_start = closes_handles ? open_fds() : std::set<int>();
         auto before = zsync::test::usage_now();
         if (!init_frame<F>(d, *frame_memory, base, args...)) return "frame larger than the harness's buffer";
         bool waiting = true;
@@ -219,6 +256,11 @@ std::string destroy_at_every_point(zsync::Io base, A... args) {
         }
         // The executor would cancel the pending Operation first; BlockingIo has nothing in flight.
         d.destroy(memory);
+        if (closes_handles) {
+            // Handles the frame had opened (still open, by design): closed here, not counted as a leak.
+            for (int fd : open_fds())
+                if (!fds_at_start.count(fd)) ::close(fd);
+        }
         // Exactly once: as many destructions as constructions, and none alive.
         const int live = events.live;
         int made = 0, dropped = 0;
@@ -231,8 +273,16 @@ std::string destroy_at_every_point(zsync::Io base, A... args) {
         const std::string at = "destroyed while waiting at operation " + std::to_string(k) + ": ";
         if (live != 0) return at + std::to_string(live) + " objects still alive";
         if (made != dropped) return at + std::to_string(made) + " constructions, " + std::to_string(dropped) + " destructions";
-        if (!(before == after)) return at + "allocations leaked";
+        if (!(before == after))
+            return at + "leaked (descriptors " + std::to_string(before.fds) + " -> " + std::to_string(after.fds) +
+                   ", allocations " + std::to_string(before.allocations) + " -> " + std::to_string(after.allocations) + ")";
     }
 }
+
+template <auto F, class... A>
+std::string destroy_at_every_point(zsync::Io base, A... args) { return destroy_at_every_point_with<F>(base, false, args...); }
+// For functions that hold File or Dir handles across suspensions (see open_fds).
+template <auto F, class... A>
+std::string destroy_holding_handles(zsync::Io base, A... args) { return destroy_at_every_point_with<F>(base, true, args...); }
 
 }  // namespace gen_test

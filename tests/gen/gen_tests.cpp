@@ -3,6 +3,10 @@
 // --plant-bug=N, proof that the harness notices each planted bug.
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string_view>
+#include <thread>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -35,6 +39,20 @@ struct TempFile {
         std::remove(path.c_str());
     }
     static inline int counter = 0;
+};
+
+// A fresh empty directory, removed with what is left in it.
+struct TempDir {
+    std::string path;
+    TempDir() {
+        char tmpl[] = "/tmp/zsync_gen_dir_XXXXXX";
+        REQUIRE(::mkdtemp(tmpl) != nullptr);
+        path = tmpl;
+    }
+    ~TempDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
 };
 
 #ifndef ZSYNC_PLANTED_BUG
@@ -77,6 +95,21 @@ std::vector<std::pair<std::string, std::string>> check_all(zsync::Io io) {
         both(("exceptions when=" + std::to_string(when)).c_str(), differential<&progs::exceptions>(io, when),
              destroy_at_every_point<&progs::exceptions>(io, when));
     both("void_callee", differential<&progs::void_callee>(io, 3), destroy_at_every_point<&progs::void_callee>(io, 3));
+    // The library in frames: files and directories (fresh directory; the frames' handles are closed by
+    // the harness when it destroys them), and tasks and groups started and awaited inside a frame.
+    {
+        TempDir dir;
+        const std::string_view path = dir.path;
+        both("files_and_dirs", differential<&progs::files_and_dirs>(io, path, 1),
+             destroy_holding_handles<&progs::files_and_dirs>(io, path, 1));
+    }
+    both("spawn_and_await", differential_tasks<&progs::spawn_and_await>(io, 3),
+         destroy_at_every_point<&progs::spawn_and_await>(io, 3));
+    // A mutex held by a thread that has ended: a lock from here must wait (until its deadline).
+    static zsync::Mutex busy;
+    if (!busy.is_locked()) std::thread([] { (void)busy.try_lock(); }).join();
+    both("mutex_work", differential<&progs::mutex_work>(io, &busy, 3), destroy_at_every_point<&progs::mutex_work>(io, &busy, 3));
+    both("sockets", differential<&progs::sockets>(io, 7), destroy_holding_handles<&progs::sockets>(io, 7));
     return out;
 }
 
@@ -91,7 +124,7 @@ TEST_CASE("zsync-gen: every program's frame behaves as the plain function", "[ge
         INFO(name);
         CHECK(problem == "");
     }
-    CHECK(results.size() == 46);
+    CHECK(results.size() == 54);
     CHECK(gen_test::events.live == 0);
 }
 
@@ -107,6 +140,14 @@ TEST_CASE("zsync-gen: frames run the same work as the plain functions", "[gen]")
     CHECK(*progs::spans_and_lambdas(rt.io(), 4) == 1 + 2);
     TempFile log(rt.io(), "");
     CHECK(*progs::log_lines(rt.io(), log.file, 2) == 2);
+    CHECK(*progs::spawn_and_await(rt.io(), 3) == 2 + 4 + 6 + 200);
+    CHECK(*progs::sockets(rt.io(), 1) == "ping over a socket pair, longer than the read buffer | 52");
+    {
+        TempDir dir;
+        auto r = progs::files_and_dirs(rt.io(), dir.path, 5);
+        REQUIRE(r);
+        CHECK(*r == "round 5: a line long enough to leave the small buffer | size 53 | entries 1");
+    }
     // Annotated functions are registered by address; a callee that is only ever embedded is not.
     REQUIRE(gen_test::frame_descriptor<&progs::for_loop>() != nullptr);
     CHECK(gen_test::frame_descriptor<&progs::five_deep>()->size > 0);

@@ -473,4 +473,205 @@ Result<int> exceptions(Io io, int when) {
     return caught + outer.value();
 }
 
+// ---- a task started by name (io.async(named_task, "a.txt", "xyz", 2)) ----------------------------
+
+// Its parameters are not the argument types a caller writes: a string literal becomes a
+// std::string_view and a std::string. The task's argument block must be built from these parameter
+// types, as the frame's init reads it.
+[[clang::annotate("zsync::stackless")]]
+Result<std::size_t> named_task(Io io, std::string_view name, std::string suffix, int times) {
+    std::string out(name);
+    for (int i = 0; i < times; ++i) {
+        auto r = io.yield();
+        if (!r) return r.error();
+        out += suffix;
+    }
+    return out.size();
+}
+
+// ---- the library in frames: files and directories, tasks, groups --------------------------------
+
+// Every File and Dir call a frame can make, in one directory: create, write, close, open, read to the
+// end, stat, list, delete. Each handle is closed on every path (a File has no destructor: nothing
+// closes it implicitly), so a fault at any operation leaves no descriptor behind.
+[[clang::annotate("zsync::stackless")]]
+Result<std::string> in_dir(Io io, zsync::Dir dir, int round) {
+    auto f = dir.create_file(io, "roundtrip.txt");
+    if (!f) return f.error();
+    zsync::File file = *f;
+    std::string text = "round " + std::to_string(round) + ": a line long enough to leave the small buffer";
+    std::span<const std::byte> bytes = std::as_bytes(std::span<const char>(text.data(), text.size()));
+    auto w = zsync::write_all(io, file, bytes);
+    auto c = file.close(io);
+    if (!w) return w.error();
+    if (!c) return c.error();
+    auto again = file.close(io);  // already closed: an error without an Operation
+    if (again) return std::string("closed twice");
+    auto g = dir.open_file(io, "roundtrip.txt");
+    if (!g) return g.error();
+    zsync::File in = *g;
+    auto got = zsync::read_to_string(io, in);
+    auto st = zsync::stat(io, in);
+    auto c2 = in.close(io);
+    if (!got) return got.error();
+    if (!st) return st.error();
+    if (!c2) return c2.error();
+    auto listed = zsync::list_dir(io, dir);
+    if (!listed) return listed.error();
+    auto del = dir.delete_file(io, "roundtrip.txt");
+    if (!del) return del.error();
+    return *got + " | size " + std::to_string(st->size) + " | entries " + std::to_string(listed->size());
+}
+
+[[clang::annotate("zsync::stackless")]]
+Result<std::string> files_and_dirs(Io io, std::string_view path, int round) {
+    auto d = zsync::Dir::open(io, path);
+    if (!d) return d.error();
+    zsync::Dir dir = *d;
+    Tracked alive(round);
+    auto r = in_dir(io, dir, round);
+    auto c = dir.close(io);
+    if (!r) return r.error();
+    if (!c) return c.error();
+    return *r;
+}
+
+// A task started and awaited inside a frame, a cancelled one, and a group.
+[[clang::annotate("zsync::stackless")]]
+Result<int> child(Io io, int v) {
+    Tracked t(v);
+    auto r = io.yield();
+    if (!r) return r.error();
+    return v * 2;
+}
+
+[[clang::annotate("zsync::stackless")]]
+Result<int> spawn_and_await(Io io, int n) {
+    int total = 0;
+    for (int i = 1; i <= n; ++i) {
+        auto fut = io.async(child, i);
+        auto r = fut.await(io);
+        if (!r) return r.error();
+        total += *r;
+        auto twice = fut.await(io);  // already taken
+        if (twice || twice.error().code() != zsync::Errc::already_awaited) return -1;
+    }
+    auto other = io.async(child, 100);
+    auto c = other.cancel(io);
+    total += c ? *c : -1000;
+    zsync::Group g;
+    for (int i = 0; i < n; ++i) {
+        auto s = g.async(io, child, 10 * i);
+        if (!s) return s.error();
+    }
+    auto w = g.await(io);
+    if (!w) return w.error();
+    g.cancel(io);
+    auto y = io.yield();
+    if (!y) return y.error();
+    return total;
+}
+
+// A child for backends that run tasks on other threads: no Tracked (its event log is single-threaded).
+[[clang::annotate("zsync::stackless")]]
+Result<int> pool_child(Io io, int v) {
+    auto r = io.yield();
+    if (!r) return r.error();
+    return v * 2;
+}
+
+// Deterministic on every backend: n tasks awaited in order, then a group of n awaited. On a backend
+// that queues tasks (ThreadPoolIo) each await and the group await is a wait the frame returns.
+[[clang::annotate("zsync::stackless")]]
+Result<int> await_all(Io io, int n) {
+    std::vector<zsync::Future<int>> futures;
+    for (int i = 1; i <= n; ++i) futures.push_back(io.async(pool_child, i));
+    int total = 0;
+    for (auto& f : futures) {
+        auto r = f.await(io);
+        if (!r) return r.error();
+        total += *r;
+    }
+    zsync::Group g;
+    for (int i = 0; i < n; ++i) {
+        auto s = g.async(io, pool_child, i);
+        if (!s) return s.error();
+    }
+    auto w = g.await(io);
+    if (!w) return w.error();
+    return total;
+}
+
+// A Mutex in a frame: locked and unlocked around a suspension, locked again by its holder
+// (would_deadlock, without waiting), and a mutex another thread holds, waited for until a deadline
+// (a futex_wait the frame returns, then timeout).
+[[clang::annotate("zsync::stackless")]]
+Result<int> mutex_work(Io io, zsync::Mutex* busy, int n) {
+    zsync::Mutex m;
+    int count = 0;
+    for (int i = 0; i < n; ++i) {
+        auto l = zsync::lock(io, m);
+        if (!l) return l.error();
+        Tracked held(i);
+        auto y = io.yield();
+        auto u = m.unlock(io);
+        if (!y) return y.error();
+        if (!u) return u.error();
+        ++count;
+    }
+    auto again = zsync::lock(io, m);
+    auto dead = zsync::lock(io, m);
+    (void)m.unlock(io);
+    if (!again) return again.error();
+    if (dead || dead.error().code() != zsync::Errc::would_deadlock) return -1;
+    auto t = zsync::lock(io, *busy, zsync::Deadline::after(1ms));
+    if (t) return -2;
+    if (t.error().code() != zsync::Errc::timeout) return t.error();
+    return count;
+}
+
+// Sockets in a frame: a write, a shutdown and a read loop over a socket pair the frame makes itself
+// (through io.operate, so every run has its own), a read on a closed socket (an error without an
+// Operation), and both ends closed on every path.
+[[clang::annotate("zsync::stackless")]]
+Result<std::string> exchange(Io io, zsync::UnixStream a, zsync::UnixStream b) {
+    std::string text = "ping over a socket pair, longer than the read buffer";
+    std::span<const std::byte> bytes = std::as_bytes(std::span<const char>(text.data(), text.size()));
+    auto w = a.write(io, bytes);
+    if (!w) return w.error();
+    auto s = a.shutdown(io, zsync::ShutdownHow::write);
+    if (!s) return s.error();
+    std::string got;
+    std::byte buf[16];
+    for (;;) {
+        auto n = b.read(io, buf);
+        if (!n) return n.error();
+        if (*n == 0) break;
+        got.append(reinterpret_cast<const char*>(buf), *n);
+    }
+    zsync::UnixStream closed;
+    auto c = closed.read(io, buf);
+    if (c || c.error().code() != zsync::Errc::closed) return std::string("read a closed socket");
+    return got + " | " + std::to_string(*w);
+}
+
+[[clang::annotate("zsync::stackless")]]
+Result<std::string> sockets(Io io, int tag) {
+    zsync::Handle fds[2];
+    zsync::Operation pair = zsync::Operation::socketpair(fds);
+    auto p = io.operate(pair);
+    if (!p) return p.error();
+    zsync::UnixStream a, b;
+    a.handle = fds[0];
+    b.handle = fds[1];
+    Tracked alive(tag);
+    auto r = exchange(io, a, b);
+    auto ca = a.close(io);
+    auto cb = b.close(io);
+    if (!r) return r.error();
+    if (!ca) return ca.error();
+    if (!cb) return cb.error();
+    return *r;
+}
+
 }  // namespace progs

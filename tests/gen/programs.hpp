@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 import zsync;
 
 namespace progs {
@@ -32,4 +33,14 @@ Result<int> void_callee(Io io, int n);
 Result<int> expressions(Io io, int n);
 Result<int> members(Io io, int amount);
 Result<int> exceptions(Io io, int when);
+Result<std::string> in_dir(Io io, zsync::Dir dir, int round);
+Result<std::string> files_and_dirs(Io io, std::string_view path, int round);
+Result<int> child(Io io, int v);
+Result<int> spawn_and_await(Io io, int n);
+Result<int> pool_child(Io io, int v);
+Result<int> await_all(Io io, int n);
+Result<int> mutex_work(Io io, zsync::Mutex* busy, int n);
+Result<std::string> exchange(Io io, zsync::UnixStream a, zsync::UnixStream b);
+Result<std::string> sockets(Io io, int tag);
+Result<std::size_t> named_task(Io io, std::string_view name, std::string suffix, int times);
 }  // namespace progs

@@ -253,8 +253,9 @@ bool within(Context& cx, const clang::Stmt* outer, unsigned at) {
 
 // Whether argument `i` (or the object, i == -1) of a leaf call is printed by its Operation template.
 bool leaf_reads(const Leaf& leaf, int i) {
-    const std::string op = leaf.operation;
-    if (op == "@inplace") return i == 0;
+    if (std::string(leaf.operation) == "@inplace") return i == 0;
+    // The Operation template and a conversion template (Future::await's reads the Io and the object).
+    const std::string op = std::string(leaf.operation) + " " + leaf.convert;
     const std::string key = i < 0 ? "$self" : "$" + std::to_string(i);
     for (size_t at = op.find(key); at != std::string::npos; at = op.find(key, at + 1)) {
         const size_t end = at + key.size();

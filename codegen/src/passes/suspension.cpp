@@ -84,11 +84,35 @@ std::string member_frame_refusal(const clang::SourceManager& sm, const clang::Fu
     return {};
 }
 
+// "zsync::Future<int>::await" -> "zsync::Future::await": leaves of class templates are listed once.
+std::string without_template_arguments(const std::string& name) {
+    std::string out;
+    int depth = 0;
+    for (char c : name) {
+        if (c == '<') ++depth;
+        else if (c == '>') --depth;
+        else if (depth == 0) out += c;
+    }
+    return out;
+}
+
 const Leaf* find_leaf(const std::string& name) {
+    const std::string plain = without_template_arguments(name);
     for (const Leaf& l : leaves)
-        if (name == l.qualified_name) return &l;
+        if (plain == l.qualified_name) return &l;
     return nullptr;
 }
+
+// Library functions that wait more than once and have an annotated free function a frame can embed
+// instead (twins.def): the fix a diagnostic offers.
+struct Twin {
+    const char* member;
+    const char* use;
+};
+const Twin twins[] = {
+#define ZSYNC_TWIN(member, use) {member, use},
+#include "twins.def"
+};
 
 bool Suspension::annotated(const clang::FunctionDecl* f) {
     bool found = false;
@@ -129,12 +153,25 @@ CallClass Suspension::classify(const clang::CallExpr* call) {
     }
     const std::string name = qualified_name(callee);
     if (const Leaf* l = find_leaf(name)) {
+        // A leaf whose conversion reads the object again after the wait (Future::await): the object must
+        // be one the frame can name twice, not a temporary that would be evaluated twice.
+        if (std::strstr(l->convert, "$self")) {
+            const auto* mc = llvm::dyn_cast<clang::CXXMemberCallExpr>(call);
+            const clang::Expr* obj = mc ? mc->getImplicitObjectArgument()->IgnoreParenImpCasts() : nullptr;
+            const bool named = obj && (llvm::isa<clang::DeclRefExpr>(obj) ||
+                                       (llvm::isa<clang::MemberExpr>(obj) &&
+                                        llvm::isa<clang::CXXThisExpr>(llvm::cast<clang::MemberExpr>(obj)->getBase()->IgnoreParenImpCasts())));
+            if (!named)
+                return refuse("'" + without_template_arguments(name) + "' is called on an unnamed object; in a frame it waits "
+                              "between two calls on that object, so the object must be a named variable or member",
+                              "store the Future or Group in a local variable, then call it on that variable");
+        }
         out.kind = CallClass::leaf_call;
         out.leaf = l;
         return out;
     }
     for (const char* n : nonsuspending)
-        if (name == n) return out;
+        if (without_template_arguments(name) == n) return out;
     if (const auto* m = llvm::dyn_cast<clang::CXXMethodDecl>(callee); m && m->isVirtual() && passes_io(call)) {
         if (!m->hasAttr<clang::FinalAttr>() && !m->getParent()->hasAttr<clang::FinalAttr>())
             return refuse("a virtual call to '" + name + "' that is passed an Io may suspend in an override "
@@ -162,7 +199,14 @@ CallClass Suspension::classify(const clang::CallExpr* call) {
         return out;
     }
     if (!passes_io(call)) return out;
-    if (callee->isInStdNamespace()) return out;  // std::move(io), std::swap: the standard library never waits
+    // std::move(io), std::swap, a vector of Futures: the standard library never waits.
+    if (callee->isInStdNamespace()) return out;
+    if (const auto* m = llvm::dyn_cast<clang::CXXMethodDecl>(callee); m && m->getParent()->isInStdNamespace()) return out;
+    for (const Twin& t : twins)
+        if (without_template_arguments(name) == t.member)
+            return refuse("'" + name + "' waits more than once and has no frame of its own; its frame-capable twin "
+                          "does the same",
+                          std::string("call ") + t.use + " instead (a frame embeds it)");
     if (in_zsync_namespace(callee))
         return refuse("'" + name + "' suspends but has no stackless frame yet (zsync-gen knows the "
                       "leaves in leaves.def and the annotated free functions of the library)",

@@ -154,9 +154,7 @@ PrintedFrame print_frame(Context& cx, FunctionModel& m) {
     const std::string abi = "::zsync::gen::Abi<" + fn + ", " + m.frame_name + ", " + (m.returns_void ? "void" : m.result_type) +
                             ", " + (keep_args ? "true" : "false") + ">";
     const std::string desc = names::descriptor(m.frame_name);
-    s += "inline constexpr ::zsync::FrameDescriptor " + desc + "{::zsync::frame_abi_version, " + abi + "::size, " + abi +
-         "::align, 0, &" + abi + "::init, &" + abi + "::resume, &" + abi + "::take_result, &" + abi + "::destroy, \"" + m.name +
-         "\"};\n";
+    s += "inline constexpr ::zsync::FrameDescriptor " + desc + " = " + abi + "::describe(\"" + m.name + "\");\n";
     s += "inline ::zsync::FrameRegistration " + names::registration(m.frame_name) + "{::zsync::function_identity(" + fn +
          "), &" + desc + "};\n";
     s += "[[maybe_unused]] static const bool " + m.frame_name + "_registered = ::zsync::register_frame(" +

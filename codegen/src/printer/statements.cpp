@@ -81,7 +81,11 @@ public:
         if (const auto* d = dyn_cast<CXXDefaultArgExpr>(a)) {
             const ParmVarDecl* p = d->getParam();
             SourceRange r = p->getDefaultArgRange();
-            return "(" + Lexer::getSourceText(CharSourceRange::getTokenRange(r), cx_.sm, cx_.lang).str() + ")";
+            const std::string text = Lexer::getSourceText(CharSourceRange::getTokenRange(r), cx_.sm, cx_.lang).str();
+            // `= {}` (or `= {...}`): braces alone are not an expression; name the parameter's type.
+            if (!text.empty() && text[0] == '{')
+                return "(" + cx_.type_name(p->getType().getNonReferenceType().getUnqualifiedType()) + text + ")";
+            return "(" + text + ")";
         }
         return "(" + expr(a) + ")";
     }
@@ -97,6 +101,41 @@ public:
         return {};
     }
 
+    // A leaf's template with $self (the object), $op (the finished Operation) and $0, $1, ... (the
+    // arguments, a defaulted one as its default) replaced.
+    std::string expand(const std::string& t, const CallExpr* call, const std::string& op_text) {
+        std::string built;
+        for (size_t i = 0; i < t.size(); ++i) {
+            if (t[i] == '$') {
+                if (t.compare(i, 5, "$self") == 0) {
+                    built += self_text(call);
+                    i += 4;
+                    continue;
+                }
+                if (t.compare(i, 3, "$op") == 0) {
+                    built += op_text;
+                    i += 2;
+                    continue;
+                }
+                size_t j = i + 1;
+                unsigned n = 0;
+                while (j < t.size() && isdigit(static_cast<unsigned char>(t[j]))) n = n * 10 + (t[j++] - '0');
+                built += arg_text(call, n);
+                i = j - 1;
+                continue;
+            }
+            built += t[i];
+        }
+        return built;
+    }
+    // What the leaf's wrapper returns, from its finished Operation: a zsync::gen function of the
+    // Operation, or (a template with '$') an expression of it, the object and the arguments.
+    std::string convert_text(const SuspendPoint& p, const std::string& op_text) {
+        const std::string c = p.leaf->convert;
+        if (c.find('$') == std::string::npos) return "::zsync::gen::" + c + "(" + op_text + ")";
+        return expand(c, p.call, op_text);
+    }
+
     // Prints the suspension; returns the expression for its value (leaf), or "" (embedded: the value
     // is at `dest`).
     std::string suspend(SuspendPoint& p, const std::string& dest, std::string& out) {
@@ -108,27 +147,19 @@ public:
             if (op == "@inplace") {
                 const std::string a0 = arg_text(p.call, 0);
                 out += set_state + "return &" + a0 + "; " + label;
-                return std::string("::zsync::gen::") + p.leaf->convert + "(" + a0 + ")";
+                return convert_text(p, a0);
             }
-            std::string built;
-            for (size_t i = 0; i < op.size(); ++i) {
-                if (op[i] == '$') {
-                    if (op.compare(i, 5, "$self") == 0) {
-                        built += self_text(p.call);
-                        i += 4;
-                        continue;
-                    }
-                    size_t j = i + 1;
-                    unsigned n = 0;
-                    while (j < op.size() && isdigit(static_cast<unsigned char>(op[j]))) n = n * 10 + (op[j++] - '0');
-                    built += arg_text(p.call, n);
-                    i = j - 1;
-                    continue;
-                }
-                built += op[i];
-            }
-            out += frm(names::operation) + " = " + built + "; " + set_state + "return &" + frm(names::operation) + "; " + label;
-            return std::string("::zsync::gen::") + p.leaf->convert + "(" + frm(names::operation) + ")";
+            // "@maybe": the library may build an Operation with code nop (nothing to wait for, its result
+            // already set): the frame does not suspend then, and the conversion reads it at once.
+            const bool maybe = op.rfind("@maybe ", 0) == 0;
+            if (maybe) op = op.substr(7);
+            const std::string built = expand(op, p.call, "");
+            out += frm(names::operation) + " = " + built + "; ";
+            if (maybe) out += "if (" + frm(names::operation) + ".code != ::zsync::Op::nop) { ";
+            out += set_state + "return &" + frm(names::operation) + "; ";
+            if (maybe) out += "} ";
+            out += label;
+            return convert_text(p, frm(names::operation));
         }
         FunctionModel& c = *p.callee;
         const std::string storage = "&" + frm(p.storage_path) + ".frame";

@@ -36,7 +36,7 @@ std::string first_difference(zsync::Io io, int arg) {
             if (k == 0 && f == Fault::cancel) continue;
             const std::string where = k == 0 ? "no fault" : (f == Fault::fail ? "operation " : "cancel at operation ") + std::to_string(k);
             const gen_test::Outcome p = gen_test::run_plain<F>(io, k ? f : Fault::none, k, arg);
-            const gen_test::Outcome q = gen_test::run_frame<F>(io, k ? f : Fault::none, k, arg);
+            const gen_test::Outcome q = gen_test::run_frame<F>(io, k ? f : Fault::none, k, gen_test::FrameIo::isolated, arg);
             if (!gen_test::compare(p, q, where).empty()) return side_by_side(where, p, q);
         }
     return {};
