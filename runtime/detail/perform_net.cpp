@@ -142,6 +142,9 @@ long interruptible(ThreadCancelState& cs, Sys&& sys) noexcept {
 // Waits (ppoll, interruptible) until `fd` has `events` or `d` passes. 1: ready, 0: timed out, else
 // -errno or was_canceled. The remaining time is recomputed on every retry, so EINTR never extends it.
 long wait_ready(ThreadCancelState& cs, int fd, short events, Deadline d) noexcept {
+    // ppoll ignores a negative fd (it would just sleep to the deadline and report timeout): a negative
+    // handle is EBADF, as the call itself would say.
+    if (fd < 0) return -EBADF;
     return interruptible(cs, [&]() -> long {
         pollfd p{fd, events, 0};
         timespec ts{0, 0};

@@ -81,7 +81,7 @@ TEMPLATE_LIST_TEST_CASE("cancel: CancelShield and swap_cancel_protection hold a 
     REQUIRE_ZSYNC_ERROR(after_swap, Errc::canceled, Op::check_cancel);
 }
 
-TEMPLATE_LIST_TEST_CASE("cancel: recancel re-arms a delivered request; without one it is a no-op", "[cancel]", Backends) {
+TEMPLATE_LIST_TEST_CASE("cancel: recancel re-arms a delivered request, without one it is a no-op", "[cancel]", Backends) {
     bool noop_ok = false, third_ok = false;
     ErrInfo first, again, via_op;
     auto leak = measure<TestType>([&] {
@@ -205,7 +205,7 @@ TEMPLATE_LIST_TEST_CASE("cancel: futex_wait on a word nobody changes is interrup
     CHECK(next_ok);
 }
 
-TEMPLATE_LIST_TEST_CASE("cancel: a shielded sleep is not interrupted; the request waits for the shield", "[cancel][blocking]", Backends) {
+TEMPLATE_LIST_TEST_CASE("cancel: a shielded sleep is not interrupted, the request waits for the shield", "[cancel][blocking]", Backends) {
     bool sleep_ok = false;
     double ms = 0;
     ErrInfo after;

@@ -72,7 +72,7 @@ TEMPLATE_LIST_TEST_CASE("deadlines: an empty pipe's read and a full pipe's write
     REQUIRE_ZSYNC_ERROR(exact_err, Errc::timeout, Op::read);
 }
 
-TEMPLATE_LIST_TEST_CASE("deadlines: data that is there wins over a passed deadline; a regular file is always ready", "[deadline][files]", Backends) {
+TEMPLATE_LIST_TEST_CASE("deadlines: data that is there wins over a passed deadline, a regular file is always ready", "[deadline][files]", Backends) {
     Pipe p;
     TempDir dir;
     std::string path = dir / "ready.txt";

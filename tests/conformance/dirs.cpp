@@ -137,7 +137,7 @@ TEMPLATE_LIST_TEST_CASE("dirs: DirIterator and Dir::list see every entry once, a
     REQUIRE(d->close(rt.io()));
 }
 
-TEMPLATE_LIST_TEST_CASE("dirs: an empty directory lists nothing; dir_read errors", "[dirs]", Backends) {
+TEMPLATE_LIST_TEST_CASE("dirs: an empty directory lists nothing, dir_read errors", "[dirs]", Backends) {
     TempDir tmp;
     std::string file = tmp / "plain";
     { std::FILE* f = std::fopen(file.c_str(), "w"); std::fclose(f); }

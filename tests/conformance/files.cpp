@@ -315,7 +315,7 @@ TEMPLATE_LIST_TEST_CASE("batch: several operations, one failing, each reports it
     CHECK(ok_nop);
 }
 
-TEMPLATE_LIST_TEST_CASE("batch: a pending request cancels the batch; close still runs", "[batch][cancel]", Backends) {
+TEMPLATE_LIST_TEST_CASE("batch: a pending request cancels the batch, close still runs", "[batch][cancel]", Backends) {
     TempDir dir;
     std::string path = dir / "c";
     ErrInfo first, second;

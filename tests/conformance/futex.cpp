@@ -22,7 +22,7 @@ TEMPLATE_LIST_TEST_CASE("futex: a value mismatch returns at once", "[futex]", Ba
     CHECK(ms < 5000);
 }
 
-TEMPLATE_LIST_TEST_CASE("futex: a deadline reports timeout; a past deadline at once", "[futex]", Backends) {
+TEMPLATE_LIST_TEST_CASE("futex: a deadline reports timeout, a past deadline at once", "[futex]", Backends) {
     std::atomic<std::uint32_t> word{0};
     ErrInfo timed, past;
     double ms = 0, past_ms = 1e9;

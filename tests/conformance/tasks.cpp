@@ -95,7 +95,7 @@ TEMPLATE_LIST_TEST_CASE("async: a task that throws reports task_threw", "[tasks]
     REQUIRE_ZSYNC_ERROR(err, Errc::task_threw, Op::async);
 }
 
-TEMPLATE_LIST_TEST_CASE("concurrent: unavailable or runs; arguments are not lost", "[tasks]", Backends) {
+TEMPLATE_LIST_TEST_CASE("concurrent: unavailable or runs, arguments are not lost", "[tasks]", Backends) {
     Counted::reset();
     bool failed = false, ran = false, fallback_ok = false, lvalue_intact = false;
     ErrInfo err;
@@ -259,7 +259,7 @@ TEMPLATE_LIST_TEST_CASE("awaiting propagates cancellation into a child task", "[
     CHECK(parent_after_ok);
 }
 
-TEMPLATE_LIST_TEST_CASE("Group: async, await, cancel; results destroyed exactly once", "[tasks][group]", Backends) {
+TEMPLATE_LIST_TEST_CASE("Group: async, await, cancel, results destroyed exactly once", "[tasks][group]", Backends) {
     Counted::reset();
     std::atomic<int> ran{0};  // the group's tasks may run in parallel
     int constructed = 0, destroyed = 0;

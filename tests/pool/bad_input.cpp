@@ -26,7 +26,7 @@ void group_thrower(Io, std::atomic<int>* ran) {
 }  // namespace
 
 #if defined(__cpp_exceptions)
-TEST_CASE("pool bad input: a task that throws becomes task_threw; the worker survives", "[pool][bad]") {
+TEST_CASE("pool bad input: a task that throws becomes task_threw, the worker survives", "[pool][bad]") {
     ErrInfo threw, threw_again;
     int good = 0;
     bool group_ok = false;

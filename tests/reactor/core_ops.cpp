@@ -218,7 +218,7 @@ TEST_CASE("reactor: another thread wakes a driver waiting without a limit", "[re
     d.run_until(Deadline::never());
 }
 
-TEST_CASE("reactor: sleep ends at its deadline; 100,000 pending sleeps", "[reactor]") {
+TEST_CASE("reactor: sleep ends at its deadline, 100,000 pending sleeps", "[reactor]") {
     Kind k = REACTOR_KINDS;
     Driver d({.kind = k});
     auto t0 = Clock::now();

@@ -7,7 +7,7 @@ using namespace zsync;
 using namespace zsync::test;
 using namespace zsync::test::sync;
 
-TEMPLATE_LIST_TEST_CASE("condition: wait with an unlocked mutex is not_locked; wait_until times out holding the mutex", "[sync][condition][timeout]", Backends) {
+TEMPLATE_LIST_TEST_CASE("condition: wait with an unlocked mutex is not_locked, wait_until times out holding the mutex", "[sync][condition][timeout]", Backends) {
     ErrInfo misuse, timed;
     bool held_after = false, unlock_ok = false;
     double ms = 0;
@@ -36,7 +36,7 @@ TEMPLATE_LIST_TEST_CASE("condition: wait with an unlocked mutex is not_locked; w
     CHECK(unlock_ok);
 }
 
-TEMPLATE_LIST_TEST_CASE("condition: signal wakes a waiting task; broadcast wakes all of them", "[sync][condition]", Backends) {
+TEMPLATE_LIST_TEST_CASE("condition: signal wakes a waiting task, broadcast wakes all of them", "[sync][condition]", Backends) {
     constexpr int n = 4;
     int woke_by_signal = -1, woke_by_broadcast = -1;
     bool all_ok = true;
@@ -87,7 +87,7 @@ TEMPLATE_LIST_TEST_CASE("condition: signal wakes a waiting task; broadcast wakes
     CHECK(woke_by_broadcast == n);
 }
 
-TEMPLATE_LIST_TEST_CASE("condition: a cancelled waiter returns canceled holding the mutex; a signal still reaches the other", "[sync][condition][cancel]", Backends) {
+TEMPLATE_LIST_TEST_CASE("condition: a cancelled waiter returns canceled holding the mutex, a signal still reaches the other", "[sync][condition][cancel]", Backends) {
     constexpr int rounds = 6;
     int canceled_held = 0, woke_instead = 0, other_ok = 0, bad = 0;
     auto leak = measure_sync<TestType>([&] {

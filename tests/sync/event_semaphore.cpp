@@ -7,7 +7,7 @@ using namespace zsync;
 using namespace zsync::test;
 using namespace zsync::test::sync;
 
-TEMPLATE_LIST_TEST_CASE("event: set, reset, is_set; wait on a set event returns at once; wait_until times out", "[sync][event]", Backends) {
+TEMPLATE_LIST_TEST_CASE("event: set, reset, is_set, wait on a set event returns at once, wait_until times out", "[sync][event]", Backends) {
     bool initially = true, after_set = false, after_reset = true, wait_set_ok = false;
     ErrInfo timed;
     double ms = 0;
@@ -80,7 +80,7 @@ TEMPLATE_LIST_TEST_CASE("event: a task blocked in wait is cancelled", "[sync][ev
     REQUIRE_ZSYNC_ERROR(err, Errc::canceled, Op::wait);
 }
 
-TEMPLATE_LIST_TEST_CASE("semaphore: try_wait, post, available; wait_until times out with no permit", "[sync][semaphore]", Backends) {
+TEMPLATE_LIST_TEST_CASE("semaphore: try_wait, post, available, wait_until times out with no permit", "[sync][semaphore]", Backends) {
     bool first = false, second = true, after_post = false, wait_ok = false;
     std::uint32_t avail = 0;
     ErrInfo timed;
@@ -105,7 +105,7 @@ TEMPLATE_LIST_TEST_CASE("semaphore: try_wait, post, available; wait_until times 
     REQUIRE_ZSYNC_ERROR(timed, Errc::timeout, Op::wait);
 }
 
-TEMPLATE_LIST_TEST_CASE("semaphore: producer/consumer; post(n) wakes n waiters", "[sync][semaphore]", Backends) {
+TEMPLATE_LIST_TEST_CASE("semaphore: producer/consumer, post(n) wakes n waiters", "[sync][semaphore]", Backends) {
     constexpr int waiters = 4;
     const int items = 20000 / scale_div;
     int consumed = 0;

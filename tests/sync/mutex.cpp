@@ -7,7 +7,7 @@ using namespace zsync;
 using namespace zsync::test;
 using namespace zsync::test::sync;
 
-TEMPLATE_LIST_TEST_CASE("mutex: lock, try_lock, unlock; unlocking an unlocked mutex is not_locked", "[sync][mutex]", Backends) {
+TEMPLATE_LIST_TEST_CASE("mutex: lock, try_lock, unlock, unlocking an unlocked mutex is not_locked", "[sync][mutex]", Backends) {
     bool lock_ok = false, try_while_held = true, unlock_ok = false, try_free = false, locked_seen = false;
     ErrInfo twice;
     auto leak = measure_sync<TestType>([&] {
@@ -126,7 +126,7 @@ TEMPLATE_LIST_TEST_CASE("mutex: 8 tasks x 10,000 increments lose none", "[sync][
     CHECK(counter == long(tasks) * per);
 }
 
-TEMPLATE_LIST_TEST_CASE("mutex: a task blocked in lock is cancelled; the next waiter still gets the lock", "[sync][mutex][cancel]", Backends) {
+TEMPLATE_LIST_TEST_CASE("mutex: a task blocked in lock is cancelled, the next waiter still gets the lock", "[sync][mutex][cancel]", Backends) {
     constexpr int rounds = 10;
     int canceled = 0, acquired_anyway = 0, other_ok = 0, bad = 0;
     bool consistent = false;

@@ -8,7 +8,7 @@ using namespace zsync;
 using namespace zsync::test;
 using namespace zsync::test::sync;
 
-TEMPLATE_LIST_TEST_CASE("queue: FIFO with a move-only type; try_put full and try_get empty are would_block; timeouts", "[sync][queue]", Backends) {
+TEMPLATE_LIST_TEST_CASE("queue: FIFO with a move-only type, try_put full and try_get empty are would_block, timeouts", "[sync][queue]", Backends) {
     bool order_ok = true, kept_on_failure = false;
     ErrInfo full, empty, put_timed, get_timed;
     std::size_t cap = 0;
@@ -42,7 +42,7 @@ TEMPLATE_LIST_TEST_CASE("queue: FIFO with a move-only type; try_put full and try
     REQUIRE_ZSYNC_ERROR(get_timed, Errc::timeout, Op::queue_get);
 }
 
-TEMPLATE_LIST_TEST_CASE("queue: close: put fails with closed, get drains then reports closed; items left are destroyed", "[sync][queue][close]", Backends) {
+TEMPLATE_LIST_TEST_CASE("queue: close: put fails with closed, get drains then reports closed, items left are destroyed", "[sync][queue][close]", Backends) {
     ErrInfo put_after, get_after, try_after;
     bool drained = false;
     int live_after = -1;

@@ -75,7 +75,7 @@ TEMPLATE_LIST_TEST_CASE("rwlock: writers exclude everyone, readers see consisten
     CHECK(b == a);
 }
 
-TEMPLATE_LIST_TEST_CASE("rwlock: a writer blocked behind a reader is cancelled; the lock stays usable", "[sync][rwlock][cancel]", Backends) {
+TEMPLATE_LIST_TEST_CASE("rwlock: a writer blocked behind a reader is cancelled, the lock stays usable", "[sync][rwlock][cancel]", Backends) {
     ErrInfo err;
     bool after_ok = false;
     auto leak = measure_sync<TestType>([&] {

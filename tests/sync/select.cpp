@@ -69,7 +69,7 @@ TEMPLATE_LIST_TEST_CASE("select: misuse — wait with no task, too many tasks, u
     REQUIRE_ZSYNC_ERROR(again, is_pool<TestType> ? Errc::closed : Errc::invalid_argument, Op::select_wait);
 }
 
-TEMPLATE_LIST_TEST_CASE("select: the first finished task wins; every other result is destroyed", "[sync][select]", Backends) {
+TEMPLATE_LIST_TEST_CASE("select: the first finished task wins, every other result is destroyed", "[sync][select]", Backends) {
     bool got = false;
     std::size_t index = 99;
     int value = -1, live_after = -1, constructed = 0, destroyed = 0;
@@ -113,7 +113,7 @@ TEMPLATE_LIST_TEST_CASE("select: the first finished task wins; every other resul
     CHECK(destroyed == constructed);
 }
 
-TEMPLATE_LIST_TEST_CASE("select: many results that all finish are drained and destroyed; cancel and the destructor do the same", "[sync][select]", Backends) {
+TEMPLATE_LIST_TEST_CASE("select: many results that all finish are drained and destroyed, cancel and the destructor do the same", "[sync][select]", Backends) {
     constexpr int n = 16;
     int live_after = -1, constructed = 0;
     bool ok = false;
