@@ -311,6 +311,12 @@ void g_batch(void* ctx, Operation* ops, std::size_t count) noexcept {
     rt::perform_batch(ops, count, &s->foreground());
 }
 
+// The fiber (its task record) inside a fiber, else the thread.
+const void* g_identity(void* ctx) noexcept {
+    if (Task* me = G::current_task()) return me;
+    return rt::thread_identity(ctx);
+}
+
 constexpr IoVTable green_table{
     .async = g_async,
     .concurrent = g_concurrent,
@@ -326,7 +332,9 @@ constexpr IoVTable green_table{
     .futex_wake = g_futex_wake,
     .operate = g_operate,
     .batch = g_batch,
+    .task_identity = g_identity,
 };
+static_assert(complete_table(green_table), "GreenThreadsIo: every IoVTable slot must be set");
 
 }  // namespace
 
