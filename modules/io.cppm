@@ -92,7 +92,22 @@ struct IoVTable {
     // Performs `count` Operations, possibly concurrently, and returns when all have completed. One
     // cancel point: if the calling task is cancelled, operations not yet complete report canceled.
     void (*batch)(void* ctx, Operation* ops, std::size_t count) noexcept;
+
+    // Names the calling task's unit of execution, the thing that blocks when this task waits: the OS
+    // thread on BlockingIo and ThreadPoolIo (a task run nested on a thread blocks the task below it),
+    // the fiber on GreenThreadsIo (the thread when called outside any fiber), the frame on a stackless
+    // backend. Stable while that unit lives, distinct between live units of every backend. Library code
+    // that must key on "who is running" (the Mutex deadlock check) uses this, never the OS thread id.
+    // Thread-safe; never waits; ignores `ctx` (a wrapping Io may forward its own ctx).
+    const void* (*task_identity)(void* ctx) noexcept;
 };
+
+// True when every slot of `t` is set: each backend's table is checked at compile time with it.
+constexpr bool complete_table(const IoVTable& t) noexcept {
+    return t.async && t.concurrent && t.await && t.cancel && t.group_async && t.group_concurrent && t.group_await &&
+           t.group_cancel && t.swap_cancel_protection && t.recancel && t.check_cancel && t.futex_wake && t.operate &&
+           t.batch && t.task_identity;
+}
 
 template <class T> class Future;
 class Group;

@@ -11,6 +11,7 @@ export import :fs;
 export import :net;
 export import :blocking;
 export import :pool;
+export import :green;
 export import :reactor;
 export import :mutex;
 export import :condition;

@@ -19,11 +19,12 @@ ZSYNC_CMAKE_BIN="$ZSYNC_CMAKE_PREFIX/node_modules/.bin"
 # liburing-dev: the reactor's io_uring implementation; strace: tests/bench/run_syscalls.sh counts syscalls with it;
 # libclang-19-dev libclang-cpp19-dev llvm-19-dev: Clang's C++ libraries, which zsync-gen (codegen/) is built on;
 # libboost-context-dev: the selectable context switch -DZSYNC_CONTEXT=boost and the fiber benchmarks' peer;
+# libboost-fiber-dev: GreenThreadsIo's benchmark peer (bench_green: yield, spawn+join);
 # libc6-dev-arm64-cross libstdc++-12-dev-arm64-cross qemu-user: the AArch64 build of the fiber tests, run
 # under qemu-aarch64 by ctest (fiber.aarch64; reported SKIPPED when they are missing).
 ZSYNC_DEB_PACKAGES=(clang-19 clang-tools-19 lld-19 libclang-rt-19-dev ninja-build libfmt-dev catch2 valgrind libtbb-dev libasio-dev curl wrk liburing-dev strace
                     libclang-19-dev libclang-cpp19-dev llvm-19-dev
-                    libboost-context-dev libc6-dev-arm64-cross libstdc++-12-dev-arm64-cross qemu-user)
+                    libboost-context-dev libboost-fiber-dev libc6-dev-arm64-cross libstdc++-12-dev-arm64-cross qemu-user)
 
 _zsync_say() { echo "deps: $*"; }
 

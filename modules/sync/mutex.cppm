@@ -13,13 +13,14 @@
 //   4. A sleeper that leaves without the lock (canceled, timeout) may have consumed the one wake of
 //      step 3 meant to hand the lock on; it passes that wake on (wake one) before returning, so the
 //      other sleepers never sleep on an unlocked mutex. A surplus wake is only a spurious wake-up.
-//   5. Deadlock detection: owner_ holds the OS thread of the holder (cleared before the release in
-//      unlock). A lock that must wait while owner_ is the calling thread can never succeed on the
-//      thread-blocking backends (BlockingIo, ThreadPoolIo): the holder is below us on this thread's
-//      stack (an inline child, or a task the worker ran while the holder awaited). It returns
-//      Errc::would_deadlock instead of hanging. A thread only ever reads its own token back if it
-//      wrote it last (it clears the token before unlocking), so there are no false positives.
-//      Backends whose tasks do not own their thread (fibers, frames) will key this on a task identity.
+//   5. Deadlock detection: owner_ holds the holder's task identity (IoVTable::task_identity: the OS
+//      thread on BlockingIo and ThreadPoolIo, the fiber on GreenThreadsIo; cleared before the release
+//      in unlock). A lock that must wait while owner_ is the caller's identity can never succeed: on
+//      the thread-blocking backends the holder is below us on this thread's stack (an inline child, or
+//      a task the worker ran while the holder awaited); on fibers it is the same fiber. It returns
+//      Errc::would_deadlock instead of hanging. A unit only reads its own identity back if it wrote it
+//      last (it clears it before unlocking), so there are no false positives — two fibers on one worker
+//      thread never look alike. try_lock() without an Io records no owner (the check then cannot fire).
 //
 // The rule for every primitive of modules/sync/ on BlockingIo (one task tree per thread, children run
 // inline): a wait that nobody can end is reported where it can be detected — a Mutex lock by the
@@ -61,7 +62,7 @@ public:
     Mutex& operator=(const Mutex&) = delete;
 
     // Locks, waiting as long as needed. Errors: canceled (op lock) — the mutex is then not held;
-    // would_deadlock when the calling task's own thread holds it (see the protocol, step 5).
+    // would_deadlock when the calling task (IoVTable::task_identity) holds it (see the protocol, step 5).
     inline Result<void> lock(Io io) noexcept { return lock_until(io, Deadline::never()); }
 
     // As lock, giving up with Errc::timeout at `deadline`. On BlockingIo this is how to wait for a
@@ -70,18 +71,23 @@ public:
         std::uint32_t expected = 0;
         // acquire: the critical section must see everything the previous holder wrote.
         if (state_.compare_exchange_strong(expected, 1, std::memory_order_acquire, std::memory_order_relaxed)) [[likely]] {
-            note_owner();
+            note_owner(io);
             return {};
         }
         return lock_slow(io, deadline);
     }
 
-    // Takes the lock if it is free; never waits, never a cancel point.
+    // Takes the lock if it is free; never waits, never a cancel point. Records no owner: a later lock
+    // by the same task then waits instead of reporting would_deadlock (use try_lock(io) for that).
     inline bool try_lock() noexcept {
         std::uint32_t expected = 0;
         // acquire: as in lock.
-        if (!state_.compare_exchange_strong(expected, 1, std::memory_order_acquire, std::memory_order_relaxed)) return false;
-        note_owner();
+        return state_.compare_exchange_strong(expected, 1, std::memory_order_acquire, std::memory_order_relaxed);
+    }
+    // As try_lock, recording the calling task as the owner (for the deadlock check).
+    inline bool try_lock(Io io) noexcept {
+        if (!try_lock()) return false;
+        note_owner(io);
         return true;
     }
 
@@ -90,7 +96,7 @@ public:
     inline Result<void> unlock(Io io) noexcept {
         // relaxed: a token only its own thread compares with itself (protocol step 5); the release
         // below orders it before the next holder's write anyway.
-        owner_.store(std::thread::id(), std::memory_order_relaxed);
+        owner_.store(nullptr, std::memory_order_relaxed);
         // release: publishes the critical section to the next holder (who acquires this word).
         std::uint32_t prev = state_.exchange(0, std::memory_order_release);
         if (prev == 2) [[unlikely]] io.futex_wake(state_, 1);
@@ -99,15 +105,15 @@ public:
     }
 
     // The steps of the slow path, for zsync::lock (the frame-capable lock, below): whether the calling
-    // thread holds the lock (protocol step 5), one attempt of step 2, and the futex word to sleep on.
-    inline bool held_by_caller() const noexcept {
+    // task holds the lock (protocol step 5), one attempt of step 2, and the futex word to sleep on.
+    inline bool held_by_caller(Io io) const noexcept {
         // relaxed: only our own earlier store can equal our id (step 5).
-        return owner_.load(std::memory_order_relaxed) == std::this_thread::get_id();
+        return owner_.load(std::memory_order_relaxed) == io.vtable->task_identity(io.ctx);
     }
-    inline bool take_contended() noexcept {
+    inline bool take_contended(Io io) noexcept {
         // acquire: when it reads 0 we hold the lock and must see the previous holder's writes.
         if (state_.exchange(2, std::memory_order_acquire) != 0) return false;
-        note_owner();
+        note_owner(io);
         return true;
     }
     inline const std::atomic<std::uint32_t>& word() const noexcept { return state_; }
@@ -119,18 +125,18 @@ public:
     }
 
 private:
-    inline void note_owner() noexcept {
-        // relaxed: read only by this same thread's deadlock check (protocol step 5).
-        owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+    inline void note_owner(Io io) noexcept {
+        // relaxed: read only by this same task's deadlock check (protocol step 5).
+        owner_.store(io.vtable->task_identity(io.ctx), std::memory_order_relaxed);
     }
 
     Result<void> lock_slow(Io io, Deadline deadline) noexcept {
         // relaxed: only our own earlier store can equal our id, and program order makes it visible.
-        if (owner_.load(std::memory_order_relaxed) == std::this_thread::get_id()) return Error(Errc::would_deadlock, Op::lock);
+        if (owner_.load(std::memory_order_relaxed) == io.vtable->task_identity(io.ctx)) return Error(Errc::would_deadlock, Op::lock);
         for (;;) {
             // acquire: when it reads 0 we hold the lock and must see the previous holder's writes.
             if (state_.exchange(2, std::memory_order_acquire) == 0) {
-                note_owner();
+                note_owner(io);
                 return {};
             }
             Result<void> r = io.futex_wait(state_, 2, deadline);
@@ -142,8 +148,7 @@ private:
     }
 
     std::atomic<std::uint32_t> state_{0};
-    std::atomic<std::thread::id> owner_{};
-    static_assert(std::atomic<std::thread::id>::is_always_lock_free);
+    std::atomic<const void*> owner_{nullptr};
 };
 
 // Locks `m` as m.lock_until(io, deadline) does (the same protocol, the same errors and cancel points),
@@ -153,10 +158,10 @@ private:
 // default argument is fully qualified.
 [[clang::annotate("zsync::stackless")]]
 inline Result<void> lock(Io io, Mutex& m, Deadline deadline = ::zsync::Deadline::never()) noexcept {
-    if (m.try_lock()) return {};
-    if (m.held_by_caller()) return Error(Errc::would_deadlock, Op::lock);
+    if (m.try_lock(io)) return {};
+    if (m.held_by_caller(io)) return Error(Errc::would_deadlock, Op::lock);
     for (;;) {
-        if (m.take_contended()) return {};
+        if (m.take_contended(io)) return {};
         auto r = io.futex_wait(m.word(), 2, deadline);
         if (!r) {
             io.futex_wake(m.word(), 1);  // step 4: pass on a hand-over wake we may have consumed

@@ -13,10 +13,21 @@ FaultIo& self(void* ctx) noexcept { return *static_cast<FaultIo*>(ctx); }
 }  // namespace
 
 const IoVTable FaultIo::table{
-    t_async, t_concurrent, t_await, t_cancel,
-    t_group_async, t_group_concurrent, t_group_await, t_group_cancel,
-    t_swap, t_recancel, t_check_cancel,
-    t_futex_wake, t_operate, t_batch,
+    .async = t_async,
+    .concurrent = t_concurrent,
+    .await = t_await,
+    .cancel = t_cancel,
+    .group_async = t_group_async,
+    .group_concurrent = t_group_concurrent,
+    .group_await = t_group_await,
+    .group_cancel = t_group_cancel,
+    .swap_cancel_protection = t_swap,
+    .recancel = t_recancel,
+    .check_cancel = t_check_cancel,
+    .futex_wake = t_futex_wake,
+    .operate = t_operate,
+    .batch = t_batch,
+    .task_identity = t_identity,
 };
 
 FaultIo::FaultIo(Io inner) noexcept : inner_(inner) {}
@@ -89,6 +100,11 @@ void FaultIo::t_operate(void* ctx, Operation& op) noexcept {
 void FaultIo::t_batch(void* ctx, Operation* ops, std::size_t count) noexcept {
     // Each operation is counted on its own; the planted one is completed here and the rest forwarded.
     for (std::size_t i = 0; i < count; ++i) t_operate(ctx, ops[i]);
+}
+
+const void* FaultIo::t_identity(void* ctx) noexcept {
+    FaultIo& f = self(ctx);
+    return f.inner_.vtable->task_identity(f.inner_.ctx);
 }
 
 Result<void> FaultIo::t_check_cancel(void* ctx) noexcept {

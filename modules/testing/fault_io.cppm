@@ -71,6 +71,7 @@ private:
     static void t_futex_wake(void*, const std::atomic<std::uint32_t>*, std::uint32_t) noexcept;
     static void t_operate(void*, Operation&) noexcept;
     static void t_batch(void*, Operation*, std::size_t) noexcept;
+    static const void* t_identity(void*) noexcept;
 
     Io inner_;
     std::atomic<std::uint64_t> count_{0};

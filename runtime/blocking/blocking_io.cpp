@@ -115,12 +115,24 @@ void b_batch(void* ctx, Operation* ops, std::size_t count) noexcept {
     rt::perform_batch(ops, count, s ? &s->cancel : nullptr);
 }
 
-const IoVTable blocking_table{
-    b_async, b_concurrent, b_await, b_cancel,
-    b_group_async, b_group_concurrent, b_group_await, b_group_cancel,
-    b_swap, b_recancel, b_check_cancel,
-    b_futex_wake, b_operate, b_batch,
+constexpr IoVTable blocking_table{
+    .async = b_async,
+    .concurrent = b_concurrent,
+    .await = b_await,
+    .cancel = b_cancel,
+    .group_async = b_group_async,
+    .group_concurrent = b_group_concurrent,
+    .group_await = b_group_await,
+    .group_cancel = b_group_cancel,
+    .swap_cancel_protection = b_swap,
+    .recancel = b_recancel,
+    .check_cancel = b_check_cancel,
+    .futex_wake = b_futex_wake,
+    .operate = b_operate,
+    .batch = b_batch,
+    .task_identity = rt::thread_identity,  // inline children share their parent's thread
 };
+static_assert(complete_table(blocking_table), "BlockingIo: every IoVTable slot must be set");
 
 }  // namespace
 

@@ -187,6 +187,11 @@ void dir_read(Operation& op, ThreadCancelState& cs) noexcept {
 
 }  // namespace
 
+const void* thread_identity(void*) noexcept {
+    static thread_local char token;  // one distinct address per live thread
+    return &token;
+}
+
 void futex_wake_os(const std::atomic<std::uint32_t>* word, std::uint32_t max_waiters) noexcept {
     int n = max_waiters > INT_MAX ? INT_MAX : static_cast<int>(max_waiters);
     ::syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, n, nullptr, nullptr, 0);

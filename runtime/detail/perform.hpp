@@ -40,6 +40,9 @@ void perform_net(Operation& op, ThreadCancelState& cs) noexcept;
 
 // FUTEX_WAKE on `word` (process-private): reaches every OS thread waiting on it, and up to
 // `max_waiters` futex_waits the reactor holds in its waiter table (runtime/reactor/futex_table.cpp).
+// IoVTable::task_identity of a backend whose tasks own (or block) their OS thread: the thread.
+const void* thread_identity(void* ctx) noexcept;
+
 void futex_wake_os(const std::atomic<std::uint32_t>* word, std::uint32_t max_waiters) noexcept;
 // The reactor's half of futex_wake_os (a load and nothing else while no reactor waits in the table).
 void futex_wake_reactor(const void* word, std::uint32_t max_waiters) noexcept;

@@ -232,12 +232,25 @@ void p_batch(void* ctx, Operation* ops, std::size_t count) noexcept {
     rt::perform_batch(ops, count, pool_of(ctx) ? &cancel_state(ctx) : nullptr);
 }
 
-const IoVTable pool_table{
-    p_async, p_concurrent, p_await, p_cancel,
-    p_group_async, p_group_concurrent, p_group_await, p_group_cancel,
-    p_swap, p_recancel, p_check_cancel,
-    p_futex_wake, p_operate, p_batch,
+constexpr IoVTable pool_table{
+    .async = p_async,
+    .concurrent = p_concurrent,
+    .await = p_await,
+    .cancel = p_cancel,
+    .group_async = p_group_async,
+    .group_concurrent = p_group_concurrent,
+    .group_await = p_group_await,
+    .group_cancel = p_group_cancel,
+    .swap_cancel_protection = p_swap,
+    .recancel = p_recancel,
+    .check_cancel = p_check_cancel,
+    .futex_wake = p_futex_wake,
+    .operate = p_operate,
+    .batch = p_batch,
+    // The thread, not the task: a task an awaiting worker runs nested blocks the task below it.
+    .task_identity = rt::thread_identity,
 };
+static_assert(complete_table(pool_table), "ThreadPoolIo: every IoVTable slot must be set");
 
 }  // namespace
 

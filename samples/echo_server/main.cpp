@@ -48,13 +48,13 @@ int run_on(sample::Server& srv, const Config& config, const sigset_t& stop, Opts
 
 void usage() {
     std::fprintf(stderr,
-                 "usage: echo_server [--backend blocking|pool] [--port N (0: any)] [--bind ADDR]\n"
+                 "usage: echo_server [--backend blocking|pool|green] [--port N (0: any)] [--bind ADDR]\n"
                  "                   [--max-connections N] [--workers N] [--idle-timeout SECONDS (0: none)]\n"
                  "                   [--backlog N]\n"
                  "--max-connections: connections served at once (default 256); past it a client is closed at\n"
                  "                   once. The blocking backend serves ONE connection at a time (use --backend pool)\n"
                  "--backlog:         listen backlog (default SOMAXCONN; the kernel caps it at net.core.somaxconn)\n"
-                 "backends: blocking, pool\n");
+                 "backends: blocking, pool, green (fibers on io_uring/epoll)\n");
 }
 
 }  // namespace
@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
         else if (a == "--workers" && has && sample::parse_unsigned(argv[++i], 1024, v)) c.workers = static_cast<unsigned>(v);
         else if (a == "--idle-timeout" && has && sample::parse_unsigned(argv[++i], 1u << 20, v)) c.idle_timeout = static_cast<unsigned>(v);
         else if (a == "--backlog" && has && sample::parse_unsigned(argv[++i], 1u << 20, v) && v > 0) srv.backlog = static_cast<int>(v);
-        else if (a == "--list-backends") { std::puts("blocking\npool"); return 0; }
+        else if (a == "--list-backends") { std::puts("blocking\npool\ngreen"); return 0; }
         else { usage(); return 2; }
     }
     sigset_t stop = sample::block_stop_signals();
@@ -85,6 +85,9 @@ int main(int argc, char** argv) {
     // A few threads beyond the limit: see http_server.
     if (c.backend == "pool")
         return run_on<zsync::ThreadPoolIo>(srv, c, stop, zsync::ThreadPoolIo::Options{.workers = c.workers, .max_concurrent = srv.max_connections + 8});
+    // green: one fiber per connection (its stack from a pool), workers as --workers says.
+    if (c.backend == "green")
+        return run_on<zsync::GreenThreadsIo>(srv, c, stop, zsync::GreenThreadsIo::Options{.workers = c.workers});
     std::fprintf(stderr, "echo_server: unknown backend '%s'\n", c.backend.c_str());
     usage();
     return 2;

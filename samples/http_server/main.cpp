@@ -301,7 +301,7 @@ int run_on(sample::Server& srv, const Config& config, const sigset_t& stop, Opts
 
 void usage() {
     std::fprintf(stderr,
-                 "usage: http_server --root DIR [--backend blocking|pool] [--port N (0: any)] [--bind ADDR]\n"
+                 "usage: http_server --root DIR [--backend blocking|pool|green] [--port N (0: any)] [--bind ADDR]\n"
                  "                   [--workers N] [--max-connections N] [--idle-timeout SECONDS] [--quiet]\n"
                  "                   [--header-timeout SECONDS] [--backlog N] [--follow-symlinks]\n"
                  "--max-connections: connections served at once (default 256); past it a client gets 503\n"
@@ -313,7 +313,7 @@ void usage() {
                  "--backlog:         listen backlog (default SOMAXCONN; the kernel caps it at net.core.somaxconn)\n"
                  "--follow-symlinks: serve what symbolic links under the root point to even when that is\n"
                  "                   outside the root (by default such links are refused with 403)\n"
-                 "backends: blocking, pool\n");
+                 "backends: blocking, pool, green (fibers on io_uring/epoll)\n");
 }
 
 }  // namespace
@@ -337,7 +337,7 @@ int main(int argc, char** argv) {
         else if (a == "--backlog" && has && sample::parse_unsigned(argv[++i], 1u << 20, v) && v > 0) srv.backlog = static_cast<int>(v);
         else if (a == "--quiet") c.quiet = true;
         else if (a == "--follow-symlinks") c.follow_symlinks = true;
-        else if (a == "--list-backends") { std::puts("blocking\npool"); return 0; }
+        else if (a == "--list-backends") { std::puts("blocking\npool\ngreen"); return 0; }
         else { usage(); return 2; }
     }
     if (c.root.empty()) { usage(); return 2; }
@@ -350,6 +350,9 @@ int main(int argc, char** argv) {
     // dropped, and the accept loop would refuse a client the limit allows.
     if (c.backend == "pool")
         return run_on<zsync::ThreadPoolIo>(srv, c, stop, zsync::ThreadPoolIo::Options{.workers = c.workers, .max_concurrent = srv.max_connections + 8});
+    // green: one fiber per connection (its stack from a pool), workers as --workers says.
+    if (c.backend == "green")
+        return run_on<zsync::GreenThreadsIo>(srv, c, stop, zsync::GreenThreadsIo::Options{.workers = c.workers});
     std::fprintf(stderr, "http_server: unknown backend '%s'\n", c.backend.c_str());
     usage();
     return 2;

@@ -64,13 +64,14 @@ int main(int argc, char** argv) {
         if (a == "--backend" && i + 1 < argc) backend = argv[++i];
         else if (a == "--dir" && i + 1 < argc) dir = argv[++i];
         else if (a == "--bytes" && i + 1 < argc) bytes = std::strtoull(argv[++i], nullptr, 10);
-        else if (a == "--list-backends") { std::puts("blocking\npool"); return 0; }
+        else if (a == "--list-backends") { std::puts("blocking\npool\ngreen"); return 0; }
         else { usage(); return 2; }
     }
     std::vector<std::byte> data(bytes);
     for (std::size_t i = 0; i < bytes; ++i) data[i] = std::byte('a' + i % 26);
     if (backend == "blocking") return run_on<zsync::BlockingIo>(data, dir);
     if (backend == "pool") return run_on<zsync::ThreadPoolIo>(data, dir);
+    if (backend == "green") return run_on<zsync::GreenThreadsIo>(data, dir);
     std::fprintf(stderr, "save_data: unknown backend '%s'\n", backend.c_str());
     usage();
     return 2;

@@ -107,7 +107,7 @@ PY
 start_server echo "$SERVER" --backend "$BACKEND" --port 0 --bind 127.0.0.1 --workers 2
 check "1 MiB echoed exactly" client big
 check "sequential connections and an empty one" client sequential
-if [[ $BACKEND == pool ]]; then
+if [[ $BACKEND != blocking ]]; then
   check "4 connections served at once" client concurrent
 fi
 # SIGTERM while a client is connected and idle (its read blocks in the server).
@@ -118,8 +118,8 @@ check "idle client connected" grep -q connected "$WORK/idle.out"
 stop_server
 kill "$IDLE" 2>/dev/null; wait "$IDLE" 2>/dev/null
 
-if [[ $BACKEND == pool ]]; then
-  start_server echo-limit "$SERVER" --backend pool --port 0 --bind 127.0.0.1 --max-connections 2
+if [[ $BACKEND != blocking ]]; then
+  start_server echo-limit "$SERVER" --backend "$BACKEND" --port 0 --bind 127.0.0.1 --max-connections 2
   check "--max-connections 2 closes a third client at once; a later one is served" client limit
   stop_server
 fi

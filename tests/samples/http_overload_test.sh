@@ -91,8 +91,8 @@ wait_line() {  # wait_line FILE TEXT
   return 1
 }
 
-if [[ $BACKEND == pool ]]; then
-  start_server http "$SERVER" --backend pool --root "$ROOT" --port 0 --bind 127.0.0.1 --workers 2 --quiet \
+if [[ $BACKEND != blocking ]]; then
+  start_server http "$SERVER" --backend "$BACKEND" --root "$ROOT" --port 0 --bind 127.0.0.1 --workers 2 --quiet \
     --max-connections 4 --idle-timeout 30 --header-timeout 1
   URL="http://127.0.0.1:$PORT"
   py hold 4 4 >"$WORK/hold.out" 2>&1 &
@@ -120,7 +120,7 @@ if [[ $BACKEND == pool ]]; then
   check "served again once the holders left" served_again
   stop_server
 
-  start_server http-slow "$SERVER" --backend pool --root "$ROOT" --port 0 --bind 127.0.0.1 --workers 2 --quiet \
+  start_server http-slow "$SERVER" --backend "$BACKEND" --root "$ROOT" --port 0 --bind 127.0.0.1 --workers 2 --quiet \
     --max-connections 512 --header-timeout 2
   URL="http://127.0.0.1:$PORT"
   py half 200 10 >"$WORK/half.out" 2>&1 &
@@ -136,7 +136,7 @@ if [[ $BACKEND == pool ]]; then
   check "every half head gets 408 and a close" wait "$HALF"
   stop_server
 
-  start_server http-storm "$SERVER" --backend pool --root "$ROOT" --port 0 --bind 127.0.0.1 --workers 2 --quiet \
+  start_server http-storm "$SERVER" --backend "$BACKEND" --root "$ROOT" --port 0 --bind 127.0.0.1 --workers 2 --quiet \
     --max-connections 64
   storm() { py storm 5000 >"$WORK/storm.out" 2>&1; local rc=$?; sed 's/^/  /' "$WORK/storm.out"; return $rc; }
   check "5,000 simultaneous connects: each gets 200 or 503, none reset" storm

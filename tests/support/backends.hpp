@@ -13,7 +13,14 @@ struct PoolOf : zsync::ThreadPoolIo {
     PoolOf() : zsync::ThreadPoolIo(Options{.workers = N}) {}
 };
 
-using Backends = std::tuple<zsync::BlockingIo, PoolOf<1>, PoolOf<2>, PoolOf<8>>;
+// GreenThreadsIo with a fixed number of workers (1 and 2; the reactor is chosen by ZSYNC_REACTOR, and
+// CTest runs the green instances again with ZSYNC_REACTOR=epoll: tests/conformance/CMakeLists.txt).
+template <unsigned N>
+struct GreenOf : zsync::GreenThreadsIo {
+    GreenOf() : zsync::GreenThreadsIo(Options{.workers = N}) {}
+};
+
+using Backends = std::tuple<zsync::BlockingIo, PoolOf<1>, PoolOf<2>, PoolOf<8>, GreenOf<1>, GreenOf<2>>;
 
 template <class B>
 struct BackendTraits;
@@ -38,6 +45,17 @@ struct BackendTraits<PoolOf<N>> {
     static constexpr bool batch_in_order = true;
     // Cancels the pool's foreground: the test thread's own calls through the Io (and what it awaits).
     static void request_cancel(PoolOf<N>& rt) noexcept { rt.request_cancel(); }
+};
+
+template <unsigned N>
+struct BackendTraits<GreenOf<N>> {
+    static constexpr bool concurrent_available = true;
+    static constexpr bool async_runs_inline = false;
+    // In a fiber a batch is submitted at once and completes in any order; outside fibers (the test
+    // thread) it runs in order, but the suite must hold for both.
+    static constexpr bool batch_in_order = false;
+    // Cancels the foreground: the test thread's own calls through the Io (and what it awaits).
+    static void request_cancel(GreenOf<N>& rt) noexcept { rt.request_cancel(); }
 };
 
 }  // namespace zsync::test
