@@ -104,7 +104,7 @@ TEST_CASE("green: a cancel storm over many parked fibers leaks nothing", "[green
     CHECK(canceled > total / 2);
 }
 
-TEST_CASE("green: await passes cancellation on; the awaiter's request stays pending", "[green][cancel]") {
+TEST_CASE("green: await passes cancellation on, the awaiter's request stays pending", "[green][cancel]") {
     Outcome inner;
     bool outer_saw = false;
     bool clean = no_leak([&] {

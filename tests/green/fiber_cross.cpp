@@ -67,7 +67,7 @@ TEST_CASE("green: a BlockingIo thread waiting in the kernel is woken by a fiber'
     CHECK(thread_woke);
 }
 
-TEST_CASE("green: two fibers on ONE worker share a Mutex (no false would_deadlock); a fiber locking twice gets it", "[green][sync][mutex]") {
+TEST_CASE("green: two fibers on ONE worker share a Mutex (no false would_deadlock), a fiber locking twice gets it", "[green][sync][mutex]") {
     int counter = 0;
     bool other_waited = false;
     Errc again = Errc::ok;

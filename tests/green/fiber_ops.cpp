@@ -163,7 +163,7 @@ TEST_CASE("green: a batch inside a fiber completes every operation", "[green][ba
     CHECK(read_n == 3);
 }
 
-TEST_CASE("green: running out of stacks is concurrency_unavailable from concurrent; async then runs inline", "[green][limits]") {
+TEST_CASE("green: running out of stacks is concurrency_unavailable from concurrent, async then runs inline", "[green][limits]") {
     ErrInfoLite e;
     int inline_value = 0;
     bool clean = no_leak([&] {

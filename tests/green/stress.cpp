@@ -7,6 +7,17 @@
 #include <cstdio>
 #include "green_support.hpp"
 
+// Sanitized builds run a tenth of the work (tsan runs a task ~40x slower). clang spells the test
+// __has_feature; __SANITIZE_*__ is GCC's.
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+#define ZSYNC_TEST_SANITIZED 1
+#endif
+#endif
+#ifndef ZSYNC_TEST_SANITIZED
+#define ZSYNC_TEST_SANITIZED 0
+#endif
+
 using namespace zsync;
 using namespace zsync::test;
 using namespace std::chrono_literals;
@@ -58,16 +69,17 @@ long fibers_allowed(long wanted) {
 }  // namespace
 
 TEST_CASE("green stress: 100,000 concurrent sleeping fibers in bounded memory", "[green][stress]") {
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#if ZSYNC_TEST_SANITIZED
     const long wanted = 10'000;
 #else
     const long wanted = 100'000;
 #endif
     const long n = fibers_allowed(wanted);
     long woke = 0, rss_before = 0, rss_peak = 0;
-    int threads_before = thread_count(), threads_after = 0;
+    int threads_before = 0, threads_after = 0;
     double ms = 0;
     bool clean = no_leak([&] {
+        threads_before = thread_count();  // after no_leak's warm-up: tsan's own thread exists by now
         GreenThreadsIo rt(GreenThreadsIo::Options{.workers = 2, .stack_bytes = 32 * 1024});
         Io io = rt.io();
         rss_before = resident_kib();
@@ -91,19 +103,21 @@ TEST_CASE("green stress: 100,000 concurrent sleeping fibers in bounded memory", 
     CHECK(clean);
     CHECK(threads_after == threads_before);
     CHECK(woke == n);
-    CHECK(n >= 30'000);
+    // 65,530 (the kernel's default limit, when it cannot be raised) still allows 27,765.
+    CHECK(n >= std::min(wanted, 25'000L));
 }
 
 TEST_CASE("green stress: 1,000,000 short tasks", "[green][stress]") {
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#if ZSYNC_TEST_SANITIZED
     const long n = 50'000;
 #else
     const long n = 1'000'000;
 #endif
     long sum = 0;
     double ms = 0;
-    int threads_before = thread_count();
+    int threads_before = 0;
     bool clean = no_leak([&] {
+        threads_before = thread_count();  // after no_leak's warm-up, as above
         GreenThreadsIo rt(GreenThreadsIo::Options{.workers = 2});
         Io io = rt.io();
         std::atomic<long> s{0};

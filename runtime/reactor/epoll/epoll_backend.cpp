@@ -12,6 +12,10 @@
 // every edge retries the whole list. Completions found during submission or an edge are deferred to the
 // end of the turn (Core::defer), so no callback runs while a list is being walked. Cancelling a parked
 // submission unlinks it: nothing is in the kernel, the buffer is free at once.
+//
+// Each driver has its own epoll instance and table; a fiber that migrates uses a descriptor on several.
+// What a table caches is checked against fd_epoch.hpp's process-wide count, so a number closed by
+// another driver and given to a new file is classified and registered again.
 module;
 #include <atomic>
 #include <cerrno>
@@ -40,6 +44,7 @@ module zsync;
 #include "../../detail/perform_common.hpp"
 #include "../../detail/perform_os.hpp"
 #include "../core.hpp"
+#include "../fd_epoch.hpp"
 #include "../offload/offload_pool.hpp"
 
 namespace zsync::rt::reactor {
@@ -53,6 +58,7 @@ enum class FdKind : std::uint8_t { unknown, pollable, offload };
 struct FdState {
     FdKind kind = FdKind::unknown;
     bool registered = false;
+    std::uint32_t epoch = 0;  // fd_epoch::get(fd) when kind and registered were cached
     std::uint32_t readers = npos, writers = npos;  // heads of doubly linked lists through Slot::next/prev
 };
 
@@ -104,6 +110,7 @@ public:
         case Op::close:
             close_fd(op.fd);
             perform(op, core_.inline_cs);
+            fd_epoch::bump(op.fd);  // at once (the completion bumps again): see fd_epoch.hpp
             return core_.defer(idx, op.result);
         case Op::read: case Op::write: case Op::pread: case Op::pwrite: case Op::readv: case Op::writev:
         case Op::preadv: case Op::pwritev:
@@ -165,11 +172,27 @@ private:
         return fds_[static_cast<std::size_t>(fd)];
     }
 
+    // fd was just created by an Operation of this driver: its completion will bump the count once.
     void forget(int fd) noexcept {
         if (fd < 0) return;
         FdState& st = state(fd);
         st.kind = FdKind::unknown;
         st.registered = false;
+        st.epoch = fd_epoch::get(fd) + 1;
+    }
+
+    // fd's entry, its cache dropped when the number was closed or reborn since (by any driver). The
+    // waiter lists stay: a waiter parked on the old file is the caller's bug (closed under a pending
+    // Operation) and must stay cancellable.
+    FdState& current(int fd) noexcept {
+        FdState& st = state(fd);
+        std::uint32_t now = fd_epoch::get(fd);
+        if (st.epoch != now) {
+            st.kind = FdKind::unknown;
+            st.registered = false;
+            st.epoch = now;
+        }
+        return st;
     }
 
     // Close through the reactor: waiters on it can never be woken again; they fail as the OS would
@@ -190,7 +213,7 @@ private:
     // Classifies fd on first use (kind unknown): false when it has no readiness (offload it).
     bool pollable(int fd) noexcept {
         if (fd < 0) return true;  // the syscall itself reports EBADF
-        FdState& st = state(fd);
+        FdState& st = current(fd);
         if (st.kind == FdKind::unknown) {
             struct stat sb;
             if (::fstat(fd, &sb) != 0) return true;  // EBADF and the like: let the call report it
@@ -258,6 +281,7 @@ private:
                     FdState& st = state(static_cast<int>(r));
                     st = FdState{};
                     st.kind = FdKind::pollable;  // created non-blocking
+                    st.epoch = fd_epoch::get(static_cast<int>(r)) + 1;  // the completion's bump
                 }
                 break;
             case Op::connect:
@@ -294,7 +318,7 @@ private:
     }
 
     void park(std::uint32_t idx, Slot& s, int fd, bool write) noexcept {
-        FdState& st = state(fd);
+        FdState& st = current(fd);
         if (!st.registered) {
             epoll_event ev{};
             ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;

@@ -1,0 +1,44 @@
+// A process-wide count per descriptor number of the births and deaths the reactors saw, so that a
+// driver's cache about a descriptor (the epoll backend's kind and registration) notices that the
+// number now names another file.
+//
+// Why: each driver (a GreenThreadsIo worker, a reactor thread) has its own epoll instance and its own
+// table indexed by descriptor number. A fiber migrates: worker B closes connection 7 that worker A
+// had registered; the kernel drops it from A's epoll set, but A's table still says "registered". The
+// next connection that gets number 7 and is read on A parked without EPOLL_CTL_ADD and was never
+// woken (seen as an idle timeout in samples.http_server.green.epoll, ~1 request in 30).
+//
+// Protocol: every Operation that creates descriptors (open, accept, socket, socketpair) bumps their
+// counts when it completes, before anyone else can know the number; close bumps after the syscall.
+// A driver remembers the count with what it cached and revalidates when the count moved.
+// Descriptors created and closed outside the reactors are not seen (docs/reactor.md: a descriptor
+// closed outside the reactor and reused must not have been used through it).
+//
+// Thread-safety: any thread. Numbers at or past `limit` are not tracked (count always 0): the table is
+// 4 MiB of zero pages in .bss, resident only where descriptors are used.
+#pragma once
+#include <atomic>
+#include <cstdint>
+
+namespace zsync::rt::reactor::fd_epoch {
+
+inline constexpr int limit = 1 << 20;
+
+inline std::atomic<std::uint32_t>* table() noexcept {
+    static std::atomic<std::uint32_t> counts[limit];  // constant-initialised: no guard, no allocation
+    return counts;
+}
+
+// The current count of `fd` (0 when untracked).
+inline std::uint32_t get(int fd) noexcept {
+    if (fd < 0 || fd >= limit) return 0;
+    return table()[fd].load(std::memory_order_acquire);
+}
+
+// `fd` was born or died.
+inline void bump(int fd) noexcept {
+    if (fd < 0 || fd >= limit) return;
+    table()[fd].fetch_add(1, std::memory_order_acq_rel);
+}
+
+}  // namespace zsync::rt::reactor::fd_epoch
