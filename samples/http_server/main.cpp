@@ -1,6 +1,7 @@
 // An HTTP/1.1 static file server as plain functions taking Io: GET and HEAD of the files under --root,
-// keep-alive, Content-Length, a Content-Type by extension, and the error statuses 400, 403, 404, 405,
-// 414, 431, 505. Request parsing is its own unit (http_parse.hpp), tested alone in tests/samples.
+// keep-alive, Content-Length, a Content-Type by extension, Last-Modified with If-Modified-Since (304),
+// a single byte Range (206 with Content-Range, 416 when unsatisfiable; a list of ranges gets the whole
+// file, 200), and the error statuses 400, 403, 404, 405, 408, 414, 431, 503, 505. Request parsing is its own unit (http_parse.hpp), tested alone in tests/samples.
 // The same functions run on every backend; --backend picks one.
 //
 // Concurrency and shutdown are shared with echo_server (samples/common/tcp_server.hpp): a task per
@@ -35,6 +36,7 @@
 #include <utility>
 #include <variant>
 #include <vector>
+#include "http_cond.hpp"
 #include "http_parse.hpp"
 import zsync;
 #include "tcp_server.hpp"
@@ -109,8 +111,43 @@ zsync::Result<Opened> open_beneath(zsync::Io io, const Shared& sh, const std::st
     return Opened{*f, *st};
 }
 
-zsync::Result<bool> send_file(zsync::Io io, zsync::TcpStream s, const Shared& sh, std::string rel, bool keep, bool head_only,
-                              int& status) {
+// The status, head fields and byte span of the answer to a GET or HEAD of a file (RFC 9110 §13, §14):
+// 304 when If-Modified-Since says the client's copy is current; on a GET, 206 with Content-Range for
+// one satisfiable Range (unless If-Range names another version) or 416 for an unsatisfiable one; else
+// 200. Range on HEAD is ignored (RFC 9110 §14.2: Range is defined for GET), as is a list of ranges.
+struct Answer {
+    int status = 200;
+    std::uint64_t first = 0, length = 0;  // the bytes of the file to send
+    std::string fields;                   // extra head fields but Date, each ending in CRLF
+};
+Answer answer_for(const http::Request& req, const zsync::FileStat& st) {
+    Answer a;
+    const std::int64_t mtime_s = st.mtime_ns >= 0 ? st.mtime_ns / 1'000'000'000 : -((-st.mtime_ns + 999'999'999) / 1'000'000'000);
+    const std::string last_modified = http::http_date(mtime_s);
+    a.fields = "Last-Modified: " + last_modified + "\r\nAccept-Ranges: bytes\r\n";
+    a.length = st.size;
+    if (http::not_modified(req.field("if-modified-since"), req.field("if-none-match"), mtime_s)) {
+        a.status = 304;
+        return a;
+    }
+    auto range = req.field("range");
+    if (req.method != "GET" || !range || !http::if_range_allows(req.field("if-range"), last_modified)) return a;
+    http::ByteRange r = http::parse_range(*range, st.size);
+    if (r.kind == http::RangeKind::unsatisfiable) {
+        a.status = 416;
+        a.length = 0;
+        a.fields = "Content-Range: bytes */" + std::to_string(st.size) + "\r\n";  // send_error adds Date
+    } else if (r.kind == http::RangeKind::satisfiable) {
+        a.status = 206;
+        a.first = r.first;
+        a.length = r.last - r.first + 1;
+        a.fields += "Content-Range: bytes " + std::to_string(r.first) + "-" + std::to_string(r.last) + "/" + std::to_string(st.size) + "\r\n";
+    }
+    return a;
+}
+
+zsync::Result<bool> send_file(zsync::Io io, zsync::TcpStream s, const Shared& sh, const http::Request& req, std::string rel,
+                              bool keep, bool head_only, int& status) {
     auto opened = open_beneath(io, sh, rel);
     if (opened && opened->st.kind == zsync::FileKind::directory) {
         (void)opened->file.close(io);
@@ -126,26 +163,33 @@ zsync::Result<bool> send_file(zsync::Io io, zsync::TcpStream s, const Shared& sh
         return keep;
     }
     auto file = std::optional<zsync::File>(opened->file);
-    auto st = std::optional<zsync::FileStat>(opened->st);
-    status = 200;
-    std::uint64_t size = st->size;
-    std::string head = http::response_head(200, http::content_type(rel), size, keep, date_field());
+    Answer a = answer_for(req, opened->st);
+    status = a.status;
     zsync::Result<bool> out = keep;
-    if (head_only) {
+    if (a.status == 416) {
+        if (auto r = send_error(io, s, 416, keep, head_only, a.fields); !r) out = r.error();
+        (void)file->close(io);
+        return out;
+    }
+    // 304 carries no body but the Content-Length a 200 would have (RFC 9110 §8.6).
+    std::string head = http::response_head(a.status, http::content_type(rel), a.length, keep, date_field() + a.fields);
+    if (head_only || a.status == 304) {
         if (auto r = send(io, s, head); !r) out = r.error();
     } else {
-        // The head and the first part of the body in one write; then the rest a chunk at a time.
+        // The head and the first part of the body in one write; then the rest a chunk at a time. The
+        // body is read with pread from the range's start (the file position is not used).
         std::vector<std::byte> buf(head.size() + chunk);
         std::memcpy(buf.data(), head.data(), head.size());
         std::size_t filled = head.size();
-        std::uint64_t left = size;
+        std::uint64_t offset = a.first, left = a.length;
         for (;;) {
             while (left > 0 && filled < buf.size()) {
                 std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(left, buf.size() - filled));
-                auto n = file->read(io, std::span(buf).subspan(filled, want));
+                auto n = file->pread(io, std::span(buf).subspan(filled, want), offset);
                 if (!n) { out = n.error(); break; }
                 if (*n == 0) { out = false; left = 0; break; }  // the file shrank: close after what we have
                 filled += *n;
+                offset += *n;
                 left -= *n;
             }
             if (!out) break;
@@ -232,7 +276,7 @@ zsync::Result<void> serve_requests(zsync::Io io, zsync::TcpStream s, const Share
             status = 400;
             if (auto r = send_error(io, s, 400, keep, head_only); !r) kept = r.error();
         } else {
-            kept = send_file(io, s, sh, std::move(*rel), keep, head_only, status);
+            kept = send_file(io, s, sh, req, std::move(*rel), keep, head_only, status);
         }
         log_request(sh, req.method, req.target, status);
         if (!kept) return kept.error();

@@ -6,7 +6,10 @@
 # 400 for raw malformed requests, 414 / 431 for oversized ones, traversal refused (/../, %2e%2e, an
 # encoded slash; the file outside the root never served), keep-alive (curl re-uses the connection;
 # not with Connection: close or HTTP/1.0), two pipelined requests, the idle timeout (an idle client is
-# dropped, and on BlockingIo the next client is served after it), and a clean exit on SIGTERM.
+# dropped, and on BlockingIo the next client is served after it), Last-Modified and If-Modified-Since
+# (304, in all three date forms; malformed dates ignored), Range (206 with Content-Range, 416, a list of
+# ranges and malformed ones answered 200 with the whole file, If-Range), Content-Type by extension, and
+# a clean exit on SIGTERM.
 source "$(dirname "$0")/lib.sh"
 SERVER="$1"; BACKEND="$2"
 need curl python3
@@ -91,6 +94,65 @@ check "404 for a directory without index.html" status_is 404 "$URL/empty%20dir/"
 check "404 for an absolute path outside the root (/etc/passwd is root-relative)" status_is 404 "$URL/etc/passwd"
 check "405 for POST" status_is 405 -X POST "$URL/a.txt"
 check "405 carries Allow: GET, HEAD" header_has '^Allow: GET, HEAD' -X DELETE "$URL/a.txt"
+
+# Conditional and range requests (RFC 9110 §13, §14). a.txt and blob.bin get a known modification time.
+touch -d '2001-02-03 04:05:06 UTC' "$ROOT/a.txt" "$ROOT/blob.bin"
+LM='Sat, 03 Feb 2001 04:05:06 GMT'
+printf '{}\n' >"$ROOT/x.json"; printf 'x' >"$ROOT/noext"; printf 'p' >"$ROOT/p.PNG"
+check "Content-Type application/json for .json" header_has '^Content-Type: application/json' "$URL/x.json"
+check "Content-Type image/png for .PNG (case-insensitive)" header_has '^Content-Type: image/png' "$URL/p.PNG"
+check "Content-Type application/octet-stream without an extension" header_has '^Content-Type: application/octet-stream' "$URL/noext"
+check "Last-Modified is the file's mtime as an IMF-fixdate" header_has "^Last-Modified: $LM" "$URL/a.txt"
+check "Accept-Ranges: bytes" header_has '^Accept-Ranges: bytes' "$URL/blob.bin"
+code_size() {  # code_size 'CODE SIZE' CURL-ARGS...: status and body bytes received
+  local want="$1" got; shift
+  got="$("${CURL[@]}" -o "$WORK/body" -D "$WORK/headers" -w '%{http_code} %{size_download}' "$@")"
+  [[ $got == "$want" ]] || { echo "  got '$got', wanted '$want'"; return 1; }
+}
+check "If-Modified-Since equal to Last-Modified: 304, no body (curl -z)" code_size '304 0' -z "$LM" "$URL/a.txt"
+check "304 keeps Last-Modified" grep -qi "^Last-Modified: $LM" "$WORK/headers"
+check "If-Modified-Since later: 304" code_size '304 0' -z 'Sun, 04 Feb 2001 00:00:00 GMT' "$URL/a.txt"
+check "If-Modified-Since in RFC 850 form: 304" code_size '304 0' -H 'If-Modified-Since: Saturday, 03-Feb-01 04:05:06 GMT' "$URL/a.txt"
+check "If-Modified-Since in asctime form: 304" code_size '304 0' -H 'If-Modified-Since: Sat Feb  3 04:05:06 2001' "$URL/a.txt"
+check "If-Modified-Since older than the file: 200 with the body" code_size '200 13' -z 'Sat, 03 Feb 2001 04:05:05 GMT' "$URL/a.txt"
+check "If-Modified-Since malformed: ignored, 200" code_size '200 13' -H 'If-Modified-Since: yesterday' "$URL/a.txt"
+check "If-Modified-Since with If-None-Match: ignored, 200" code_size '200 13' -H "If-Modified-Since: $LM" -H 'If-None-Match: "x"' "$URL/a.txt"
+check "HEAD with If-Modified-Since: 304" code_size '304 0' -I -z "$LM" "$URL/a.txt"
+range_ok() {  # range_ok RANGE FIRST LAST: 206, Content-Range FIRST-LAST/307200, exactly those bytes of blob.bin
+  code_size "206 $(($3 - $2 + 1))" -r "$1" "$URL/blob.bin" || return 1
+  grep -qi "^Content-Range: bytes $2-$3/307200"$'\r'"\$" "$WORK/headers" || { echo "  $(grep -i content-range "$WORK/headers")"; return 1; }
+  grep -qi "^Content-Length: $(($3 - $2 + 1))"$'\r'"\$" "$WORK/headers" || { echo "  Content-Length wrong"; return 1; }
+  python3 -c 'import sys; f, l = int(sys.argv[3]), int(sys.argv[4]); sys.exit(open(sys.argv[1], "rb").read()[f:l + 1] != open(sys.argv[2], "rb").read())' \
+    "$ROOT/blob.bin" "$WORK/body" "$2" "$3" || { echo "  body differs"; return 1; }
+}
+check "Range 0-0: 206, the first byte" range_ok 0-0 0 0
+check "Range 100-65635 (crosses the write chunk): 206, exact bytes" range_ok 100-65635 100 65635
+check "Range 300000- (open end): 206" range_ok 300000- 300000 307199
+check "Range -1000 (suffix): 206, the last 1000 bytes" range_ok -1000 306200 307199
+check "Range 307000-999999 (end clamped): 206" range_ok 307000-999999 307000 307199
+check "Range -999999 (suffix longer than the file): 206, all of it" range_ok -999999 0 307199
+unsatisfiable() {
+  code_size "416 $(printf '416 Range Not Satisfiable\n' | wc -c)" "$@" "$URL/blob.bin" || return 1
+  grep -qi '^Content-Range: bytes \*/307200' "$WORK/headers"
+}
+check "Range 307200- (past the end): 416 with Content-Range: bytes */307200" unsatisfiable -r 307200-
+check "Range -0: 416" unsatisfiable -H 'Range: bytes=-0'
+check "a list of ranges: the whole file, 200 (documented)" code_size '200 307200' -r 0-1,5-6 "$URL/blob.bin"
+check "malformed Range (bytes=x-y): ignored, 200" code_size '200 307200' -H 'Range: bytes=x-y' "$URL/blob.bin"
+check "malformed Range (bytes=5-3): ignored, 200" code_size '200 307200' -H 'Range: bytes=5-3' "$URL/blob.bin"
+check "Range in another unit: ignored, 200" code_size '200 307200' -H 'Range: items=0-1' "$URL/blob.bin"
+check "Range with a huge number: ignored, 200" code_size '200 307200' -H 'Range: bytes=99999999999999999999999-' "$URL/blob.bin"
+check "If-Range equal to Last-Modified: the range, 206" code_size '206 10' -r 0-9 -H "If-Range: $LM" "$URL/blob.bin"
+check "If-Range with another date: the whole file, 200" code_size '200 307200' -r 0-9 -H 'If-Range: Sun, 04 Feb 2001 00:00:00 GMT' "$URL/blob.bin"
+check "If-Range with an entity tag: the whole file, 200" code_size '200 307200' -r 0-9 -H 'If-Range: "abc"' "$URL/blob.bin"
+check "HEAD with Range: ignored, 200" code_size '200 0' -I -r 0-9 "$URL/blob.bin"
+check "Range with If-Modified-Since current: 304 wins" code_size '304 0' -r 0-9 -z "$LM" "$URL/blob.bin"
+range_keep() { "${CURL[@]}" -v -r 0-9 -o /dev/null -o /dev/null "$URL/blob.bin" "$URL/blob.bin" 2>&1 | grep -q 'Re-using existing connection'; }
+check "keep-alive after a 206" range_keep
+unsat_keep() { "${CURL[@]}" -v -r 999999- -o /dev/null -o /dev/null "$URL/blob.bin" "$URL/a.txt" 2>&1 | grep -q 'Re-using existing connection'; }
+check "keep-alive after a 416" unsat_keep
+check "400 for a control character in a Range field" raw_status 400 'b"GET /blob.bin HTTP/1.1\r\nHost: t\r\nRange: bytes=0-\x01\r\n\r\n"'
+check "raw two-range request: 200, the whole file" eval 'raw "b\"GET /a.txt HTTP/1.1\\r\\nHost: t\\r\\nRange: bytes=0-1,3-4\\r\\nConnection: close\\r\\n\\r\\n\"" | grep -q "hello, zsync"'
 
 # HEAD: the GET's head, no body.
 head_ok() {
