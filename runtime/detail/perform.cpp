@@ -27,6 +27,7 @@ module zsync;
 #include "perform.hpp"
 #include "perform_common.hpp"
 #include "perform_os.hpp"
+#include "fd_epoch.hpp"
 
 namespace zsync::rt {
 
@@ -270,7 +271,31 @@ void perform_futex_wait(Operation& op, ThreadCancelState& cs) noexcept {
 }
 
 // Every other Operation.
+namespace {
+void perform_rest(Operation& op, ThreadCancelState& cs) noexcept;
+
+// fd_epoch.hpp's count, for the codes that make or free descriptor numbers.
+void count_descriptors(const Operation& op) noexcept {
+    switch (op.code) {
+    case Op::close: fd_epoch::bump(op.fd); break;
+    case Op::open: case Op::accept: case Op::socket:
+        if (op.result) fd_epoch::bump(static_cast<int>(*op.result));
+        break;
+    case Op::socketpair:
+        if (op.result) { fd_epoch::bump(op.pair.out[0]); fd_epoch::bump(op.pair.out[1]); }
+        break;
+    default: break;
+    }
+}
+}  // namespace
+
 void perform_other(Operation& op, ThreadCancelState& cs) noexcept {
+    perform_rest(op, cs);
+    count_descriptors(op);
+}
+
+namespace {
+void perform_rest(Operation& op, ThreadCancelState& cs) noexcept {
     switch (op.code) {
     case Op::readv:
     case Op::writev:
@@ -371,6 +396,7 @@ void perform_other(Operation& op, ThreadCancelState& cs) noexcept {
         return;
     }
 }
+}  // namespace
 
 void perform_read(Operation& op, ThreadCancelState& cs) noexcept { perform_rw<Op::read>(op, cs); }
 void perform_write(Operation& op, ThreadCancelState& cs) noexcept { perform_rw<Op::write>(op, cs); }

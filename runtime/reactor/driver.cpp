@@ -21,7 +21,6 @@ module;
 module zsync;
 #include "../detail/perform.hpp"
 #include "core.hpp"
-#include "fd_epoch.hpp"
 #include "offload/offload_pool.hpp"
 
 namespace zsync::rt::reactor {
@@ -118,27 +117,12 @@ Result<std::uint64_t> Core::mapped(const Slot& s, Result<std::uint64_t> r) noexc
     return r;
 }
 
-namespace {
-// Descriptors born or closed by a completed Operation (fd_epoch.hpp's protocol): before the callback,
-// so before the task that asked can pass the number on.
-void note_descriptors(const Operation& op) noexcept {
-    if (!op.result) return;
-    switch (op.code) {
-    case Op::open: case Op::accept: case Op::socket: fd_epoch::bump(static_cast<int>(*op.result)); break;
-    case Op::socketpair: fd_epoch::bump(op.pair.out[0]); fd_epoch::bump(op.pair.out[1]); break;
-    case Op::close: fd_epoch::bump(op.fd); break;
-    default: break;
-    }
-}
-}  // namespace
-
 void Core::finish(std::uint32_t idx, Result<std::uint64_t> r) noexcept {
     Slot& s = slot(idx);
     if (s.heap_pos != npos) heap_remove(idx);
     Operation& op = *s.op;
     Completion c = s.done;
     op.result = mapped(s, r);
-    note_descriptors(op);
     free_slot(idx);  // before the callback: it may submit again into this slot
     ++completions_;
     c.fn(c.word, op);
@@ -160,8 +144,7 @@ void Core::run_ready() noexcept {
         Operation& op = *s.op;
         Completion c = s.done;
         op.result = e.r;
-        note_descriptors(op);
-        free_slot(e.idx);
+            free_slot(e.idx);
         ++completions_;
         c.fn(c.word, op);
     }

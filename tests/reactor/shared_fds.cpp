@@ -18,12 +18,25 @@ std::pair<Handle, Handle> pair_through(Driver& d) {
     return {fds[0], fds[1]};
 }
 
+// Ends a submission still in flight when a REQUIRE fails, before its Operation and buffer go.
+struct EndIfPending {
+    Driver& d;
+    zsync::reactor::Ticket t;
+    Counter& c;
+    ~EndIfPending() {
+        if (c.count == 0) {
+            d.cancel(t);
+            drive(d, [&] { return c.count > 0; });
+        }
+    }
+};
+
 // A recv of `fd` submitted to `waiter`, then bytes sent on `peer` through `other`: the recv must end.
 void recv_after_send(Driver& waiter, Driver& other, Handle fd, Handle peer, char tag) {
     char in[4] = {};
     Operation rv = Operation::recv(fd, bytes(in, sizeof in));
     Counter c;
-    auto ticket = waiter.submit(rv, c.completion());
+    EndIfPending guard{waiter, waiter.submit(rv, c.completion()), c};
     waiter.poll();
     REQUIRE(c.count == 0);  // parked: nothing sent yet
     char out[1] = {tag};
@@ -31,12 +44,7 @@ void recv_after_send(Driver& waiter, Driver& other, Handle fd, Handle peer, char
     auto s = run_one(other, sd);
     REQUIRE(s);
     // Two seconds: a lost wake-up would never end (the recv has no deadline).
-    bool ended = drive(waiter, [&] { return c.count > 0; }, std::chrono::seconds(2));
-    if (!ended) {  // end it before failing: rv and `in` are about to go
-        waiter.cancel(ticket);
-        drive(waiter, [&] { return c.count > 0; });
-    }
-    REQUIRE(ended);
+    REQUIRE(drive(waiter, [&] { return c.count > 0; }, std::chrono::seconds(2)));
     REQUIRE(rv.result);
     CHECK(*rv.result == 1);
     CHECK(in[0] == tag);
@@ -72,4 +80,34 @@ TEST_CASE("reactor: a number closed on one driver and reborn is waited on again 
     close_through(a, p[1]);
     CHECK(a.in_flight() == 0);
     CHECK(b.in_flight() == 0);
+}
+
+TEST_CASE("reactor: a recv parked on a number closed through another driver fails, not reads the next file", "[reactor][fds]") {
+    Kind k = REACTOR_KINDS;
+    Driver a({.kind = k}), b({.kind = k});
+    auto [x, y] = pair_through(a);
+    char stale_in[4] = {};
+    Operation stale = Operation::recv(x, bytes(stale_in, sizeof stale_in));
+    Counter sc;
+    EndIfPending guard{a, a.submit(stale, sc.completion()), sc};
+    a.poll();
+    REQUIRE(sc.count == 0);
+    close_through(b, x);  // under the parked recv: the caller's bug, but nothing may be misdelivered
+    close_through(b, y);
+    auto [x2, y2] = pair_through(b);
+    REQUIRE(x2 == x);
+    recv_after_send(a, b, x2, y2, 'n');  // the new file's byte goes to the new recv
+    REQUIRE(drive(a, [&] { return sc.count > 0; }, std::chrono::seconds(2)));
+    if (k == Kind::epoll) {
+        // epoll: the stale waiter was failed when a's table saw the number reborn.
+        REQUIRE(!stale.result);
+        CHECK(stale.result.error() == Error::system(EBADF, Op::recv));
+    } else {
+        // io_uring: the kernel's recv holds the old file, whose peer closed: end of stream.
+        REQUIRE(stale.result);
+        CHECK(*stale.result == 0);
+    }
+    CHECK(stale_in[0] == 0);
+    close_through(b, x2);
+    close_through(b, y2);
 }

@@ -44,7 +44,7 @@ module zsync;
 #include "../../detail/perform_common.hpp"
 #include "../../detail/perform_os.hpp"
 #include "../core.hpp"
-#include "../fd_epoch.hpp"
+#include "../../detail/fd_epoch.hpp"
 #include "../offload/offload_pool.hpp"
 
 namespace zsync::rt::reactor {
@@ -109,8 +109,7 @@ public:
             return core_.defer(idx, op.result);
         case Op::close:
             close_fd(op.fd);
-            perform(op, core_.inline_cs);
-            fd_epoch::bump(op.fd);  // at once (the completion bumps again): see fd_epoch.hpp
+            perform(op, core_.inline_cs);  // counts the close (fd_epoch.hpp)
             return core_.defer(idx, op.result);
         case Op::read: case Op::write: case Op::pread: case Op::pwrite: case Op::readv: case Op::writev:
         case Op::preadv: case Op::pwritev:
@@ -172,26 +171,36 @@ private:
         return fds_[static_cast<std::size_t>(fd)];
     }
 
-    // fd was just created by an Operation of this driver: its completion will bump the count once.
+    // fd was just created (and counted) by perform() on this driver.
     void forget(int fd) noexcept {
         if (fd < 0) return;
-        FdState& st = state(fd);
-        st.kind = FdKind::unknown;
-        st.registered = false;
-        st.epoch = fd_epoch::get(fd) + 1;
+        renew(fd, state(fd), FdKind::unknown);
     }
 
-    // fd's entry, its cache dropped when the number was closed or reborn since (by any driver). The
-    // waiter lists stay: a waiter parked on the old file is the caller's bug (closed under a pending
-    // Operation) and must stay cancellable.
+    // A new file under fd's number, as of the current count: the cache is dropped, and submissions still
+    // parked on the old file (closed under them through another driver, or outside the reactor) fail
+    // with EBADF as a close through this driver would have failed them, instead of being woken by
+    // the new file's edges and reading its bytes.
+    void renew(int fd, FdState& st, FdKind kind) noexcept {
+        fail_waiters(st);
+        st.kind = kind;
+        st.registered = false;
+        st.epoch = fd_epoch::get(fd);
+    }
+
+    void fail_waiters(FdState& st) noexcept {
+        for (std::uint32_t* head : {&st.readers, &st.writers})
+            while (*head != npos) {
+                std::uint32_t i = *head;
+                unlink(i, core_.slot(i));
+                core_.defer(i, Error::system(EBADF, core_.slot(i).op->code));
+            }
+    }
+
+    // fd's entry, renewed when the number was closed or reborn since (by any driver or thread).
     FdState& current(int fd) noexcept {
         FdState& st = state(fd);
-        std::uint32_t now = fd_epoch::get(fd);
-        if (st.epoch != now) {
-            st.kind = FdKind::unknown;
-            st.registered = false;
-            st.epoch = now;
-        }
+        if (st.epoch != fd_epoch::get(fd)) renew(fd, st, FdKind::unknown);
         return st;
     }
 
@@ -201,13 +210,9 @@ private:
         if (fd < 0 || static_cast<std::size_t>(fd) >= fds_.size()) return;
         FdState& st = fds_[fd];
         if (st.registered) ::epoll_ctl(ep_, EPOLL_CTL_DEL, fd, nullptr);
-        for (std::uint32_t* head : {&st.readers, &st.writers})
-            while (*head != npos) {
-                std::uint32_t i = *head;
-                unlink(i, core_.slot(i));
-                core_.defer(i, Error::system(EBADF, core_.slot(i).op->code));
-            }
-        forget(fd);
+        fail_waiters(st);
+        st.kind = FdKind::unknown;
+        st.registered = false;  // the count moves with the close (perform), so the next use renews
     }
 
     // Classifies fd on first use (kind unknown): false when it has no readiness (offload it).
@@ -278,10 +283,9 @@ private:
                 r = sys(::accept4(op.accept_args.fd, op.accept_args.peer ? reinterpret_cast<sockaddr*>(&n.addr) : nullptr,
                                   op.accept_args.peer ? &n.len : nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
                 if (r >= 0) {
-                    FdState& st = state(static_cast<int>(r));
-                    st = FdState{};
-                    st.kind = FdKind::pollable;  // created non-blocking
-                    st.epoch = fd_epoch::get(static_cast<int>(r)) + 1;  // the completion's bump
+                    int fd = static_cast<int>(r);
+                    fd_epoch::bump(fd);  // before anyone learns the number (fd_epoch.hpp)
+                    renew(fd, state(fd), FdKind::pollable);  // created non-blocking
                 }
                 break;
             case Op::connect:

@@ -44,6 +44,7 @@ module zsync;
 #include "../../detail/perform_common.hpp"
 #include "../../detail/perform_os.hpp"
 #include "../core.hpp"
+#include "../../detail/fd_epoch.hpp"
 #include "../offload/offload_pool.hpp"
 
 namespace zsync::rt::reactor {
@@ -357,6 +358,9 @@ private:
     void complete(std::uint32_t idx, int res) noexcept {
         Slot& s = core_.slot(idx);
         Operation& op = *s.op;
+        // The kernel made or freed a descriptor number: count it before anyone learns it (fd_epoch.hpp).
+        if (op.code == Op::close) fd_epoch::bump(op.fd);
+        else if (res >= 0 && (op.code == Op::open || op.code == Op::accept || op.code == Op::socket)) fd_epoch::bump(res);
         if (res < 0) {
             int e = -res;
             // BlockingIo's futex_wait: EAGAIN (the word had changed) is a wake; so is a spurious EINTR.

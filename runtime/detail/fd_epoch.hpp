@@ -8,11 +8,13 @@
 // next connection that gets number 7 and is read on A parked without EPOLL_CTL_ADD and was never
 // woken (seen as an idle timeout in samples.http_server.green.epoll, ~1 request in 30).
 //
-// Protocol: every Operation that creates descriptors (open, accept, socket, socketpair) bumps their
-// counts when it completes, before anyone else can know the number; close bumps after the syscall.
-// A driver remembers the count with what it cached and revalidates when the count moved.
-// Descriptors created and closed outside the reactors are not seen (docs/reactor.md: a descriptor
-// closed outside the reactor and reused must not have been used through it).
+// Protocol: the code that makes the syscall bumps, right after it, before the result is returned to
+// anyone: perform() (every backend's blocking path, the offload pool, GreenThreadsIo's inline socket
+// calls) after open, accept, socket, socketpair and close; the epoll backend after its own accept4; the
+// io_uring backend when an open, accept, socket or close completes. A close is counted whatever it
+// returned (Linux frees the number even on EIO; an extra count only costs a revalidation). A driver
+// remembers the count with what it cached and revalidates when the count moved. Descriptors made and
+// closed by the program's own syscalls are not seen (docs/reactor.md).
 //
 // Thread-safety: any thread. Numbers at or past `limit` are not tracked (count always 0): the table is
 // 4 MiB of zero pages in .bss, resident only where descriptors are used.
@@ -20,7 +22,7 @@
 #include <atomic>
 #include <cstdint>
 
-namespace zsync::rt::reactor::fd_epoch {
+namespace zsync::rt::fd_epoch {
 
 inline constexpr int limit = 1 << 20;
 
@@ -41,4 +43,4 @@ inline void bump(int fd) noexcept {
     table()[fd].fetch_add(1, std::memory_order_acq_rel);
 }
 
-}  // namespace zsync::rt::reactor::fd_epoch
+}  // namespace zsync::rt::fd_epoch
