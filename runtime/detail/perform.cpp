@@ -270,10 +270,7 @@ void perform_futex_wait(Operation& op, ThreadCancelState& cs) noexcept {
     return fail(op, e);
 }
 
-// Every other Operation.
 namespace {
-void perform_rest(Operation& op, ThreadCancelState& cs) noexcept;
-
 // fd_epoch.hpp's count, for the codes that make or free descriptor numbers.
 void count_descriptors(const Operation& op) noexcept {
     switch (op.code) {
@@ -287,14 +284,8 @@ void count_descriptors(const Operation& op) noexcept {
     default: break;
     }
 }
-}  // namespace
 
-void perform_other(Operation& op, ThreadCancelState& cs) noexcept {
-    perform_rest(op, cs);
-    count_descriptors(op);
-}
-
-namespace {
+// Every other Operation (perform_other adds the descriptor count).
 void perform_rest(Operation& op, ThreadCancelState& cs) noexcept {
     switch (op.code) {
     case Op::readv:
@@ -397,6 +388,11 @@ void perform_rest(Operation& op, ThreadCancelState& cs) noexcept {
     }
 }
 }  // namespace
+
+void perform_other(Operation& op, ThreadCancelState& cs) noexcept {
+    perform_rest(op, cs);
+    count_descriptors(op);
+}
 
 void perform_read(Operation& op, ThreadCancelState& cs) noexcept { perform_rw<Op::read>(op, cs); }
 void perform_write(Operation& op, ThreadCancelState& cs) noexcept { perform_rw<Op::write>(op, cs); }

@@ -144,7 +144,7 @@ void Core::run_ready() noexcept {
         Operation& op = *s.op;
         Completion c = s.done;
         op.result = e.r;
-            free_slot(e.idx);
+        free_slot(e.idx);
         ++completions_;
         c.fn(c.word, op);
     }

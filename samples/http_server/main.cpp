@@ -1,7 +1,8 @@
 // An HTTP/1.1 static file server as plain functions taking Io: GET and HEAD of the files under --root,
 // keep-alive, Content-Length, a Content-Type by extension, Last-Modified with If-Modified-Since (304),
 // a single byte Range (206 with Content-Range, 416 when unsatisfiable; a list of ranges gets the whole
-// file, 200), and the error statuses 400, 403, 404, 405, 408, 414, 431, 503, 505. Request parsing is its own unit (http_parse.hpp), tested alone in tests/samples.
+// file, 200), and the error statuses 400, 403, 404, 405, 408, 414, 431, 503, 505. Request parsing is
+// its own unit (http_parse.hpp), tested alone in tests/samples.
 // The same functions run on every backend; --backend picks one.
 //
 // Concurrency and shutdown are shared with echo_server (samples/common/tcp_server.hpp): a task per

@@ -7,8 +7,8 @@
 #include <cstdio>
 #include "green_support.hpp"
 
-// Sanitized builds run a tenth of the work (tsan runs a task ~40x slower). clang spells the test
-// __has_feature; __SANITIZE_*__ is GCC's.
+// Sanitized builds run a tenth (fibers) and a twentieth (tasks) of the work: tsan runs a task ~40x
+// slower. clang spells the test __has_feature; __SANITIZE_*__ is GCC's.
 #if defined(__has_feature)
 #if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
 #define ZSYNC_TEST_SANITIZED 1
