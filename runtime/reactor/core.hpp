@@ -68,6 +68,8 @@ struct Slot {
 inline Deadline deadline_of(const Operation& op) noexcept {
     switch (op.code) {
     case Op::sleep: return op.sleep;
+    // A pipe, FIFO, tty or socket waits for its peer; a regular file completes first (best effort).
+    case Op::read: case Op::write: case Op::readv: case Op::writev: return op.rw.deadline;
     case Op::futex_wait: return op.futex.deadline;
     case Op::accept: return op.accept_args.deadline;
     case Op::connect: return op.connect_args.deadline;

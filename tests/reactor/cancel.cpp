@@ -1,8 +1,10 @@
-// Cancellation and deadlines on both reactors: a deadline on recv/accept/futex_wait gives timeout,
+// Cancellation and deadlines on both reactors: a deadline on recv/accept/futex_wait/read/write gives timeout,
 // cancel gives canceled exactly once, and 10,000 in-flight Operations cancelled at random points (from
 // the driver's thread and from another thread through the Handle) leave no descriptor or allocation
 // behind.
 #include <catch2/catch.hpp>
+#include <fcntl.h>
+#include <cstring>
 #include <atomic>
 #include <random>
 #include <thread>
@@ -51,6 +53,56 @@ TEST_CASE("reactor: deadlines end recv, accept and futex_wait with timeout", "[r
     REQUIRE(run_one(d, fw2));
     ::close(c);
     ::close(s);
+}
+
+TEST_CASE("reactor: deadlines end pipe read, write and readv with timeout, a file read completes", "[reactor][deadline]") {
+    Kind k = REACTOR_KINDS;
+    Driver d({.kind = k});
+    int p[2];
+    REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
+    char b[8];
+    // Nothing to read: the deadline ends the read (before, the reactor ignored it and waited forever).
+    Operation r = Operation::read(p[0], bytes(b, 8), Deadline::after(20ms));
+    auto t0 = Clock::now();
+    auto e = run_one(d, r, 5s);
+    REQUIRE_FALSE(e);
+    CHECK(e.error() == Error(Errc::timeout, Op::read));
+    CHECK(Clock::now() - t0 >= 20ms);
+    IoVec v[2] = {{b, 4}, {b + 4, 4}};
+    Operation rv = Operation::readv(p[0], std::span<const IoVec>(v, 2), Deadline::after(10ms));
+    auto ev = run_one(d, rv, 5s);
+    REQUIRE_FALSE(ev);
+    CHECK(ev.error() == Error(Errc::timeout, Op::readv));
+    // The timed-out reads took nothing: bytes written now are all read by the next read.
+    REQUIRE(::write(p[1], "abcdef", 6) == 6);
+    Operation r2 = Operation::read(p[0], bytes(b, 8), Deadline::after(5s));
+    auto e2 = run_one(d, r2);
+    REQUIRE(e2);
+    CHECK(*e2 == 6);
+    CHECK(std::memcmp(b, "abcdef", 6) == 0);
+    // A full pipe: the write's deadline ends it.
+    ::fcntl(p[1], F_SETFL, ::fcntl(p[1], F_GETFL) | O_NONBLOCK);
+    std::vector<char> chunk(65536, 'a');
+    while (::write(p[1], chunk.data(), chunk.size()) > 0) {}
+    ::fcntl(p[1], F_SETFL, ::fcntl(p[1], F_GETFL) & ~O_NONBLOCK);
+    Operation w = Operation::write(p[1], bytes(chunk.data(), 4096), Deadline::after(20ms));
+    auto ew = run_one(d, w, 5s);
+    REQUIRE_FALSE(ew);
+    CHECK(ew.error() == Error(Errc::timeout, Op::write));
+    ::close(p[0]);
+    ::close(p[1]);
+    // A regular file is always ready: a read under a deadline in the past still reads (as BlockingIo).
+    char path[] = "/tmp/zsync-deadline-XXXXXX";
+    int f = ::mkstemp(path);
+    REQUIRE(f >= 0);
+    ::unlink(path);
+    REQUIRE(::write(f, "file", 4) == 4);
+    REQUIRE(::lseek(f, 0, SEEK_SET) == 0);
+    Operation fr = Operation::read(f, bytes(b, 8), Deadline{0});
+    auto ef = run_one(d, fr);
+    REQUIRE(ef);
+    CHECK(*ef == 4);
+    ::close(f);
 }
 
 TEST_CASE("reactor: futex_wake from another thread ends a futex_wait", "[reactor][futex]") {
