@@ -224,7 +224,9 @@ extern const IoVTable pool_table;
 void p_operate(void* ctx, Operation& op) noexcept {
     // Waiting for tasks: the task-core slots (they handle a pool that is gone themselves).
     if (is_task_wait(op.code)) [[unlikely]] return perform_task_wait(ctx, pool_table, op);
-    if (!pool_of(ctx)) { op.result = Error(Errc::io_gone, op.code); return; }
+    Pool* p = pool_of(ctx);
+    if (!p) { op.result = Error(Errc::io_gone, op.code); return; }
+    p->announce();  // a lone task this worker queued must not wait behind a blocking call
     rt::perform(op, cancel_state(ctx));
 }
 

@@ -65,6 +65,14 @@ struct Worker {
     SpinLock current_lock;   // held while publishing/clearing `current` and while cancelling it
     Task* current = nullptr;
     bool searching = false;      // owner-only: this worker is counted in Pool::searching_
+    // Owner-only, while searching: per victim, the position of the oldest task its deque held when
+    // last looked at (-1: empty or not looked at yet). See Pool::search_once.
+    std::vector<std::int64_t> sighted;
+    // Owner-only: a task was pushed onto this worker's empty deque without a wake-up (Pool::spawn);
+    // announce() makes it before this worker blocks in an Operation.
+    bool unannounced = false;
+    bool woke = false;      // owner-only: left park() and has not run a task since (Pool::became_active)
+    long park_ns = 0;       // owner-only: the timeout of this worker's next timed park (Pool::park)
     Atomic<bool> exited{false};  // worker_main returned: shutdown may join without waiting
     std::thread thread;
 };
@@ -88,6 +96,9 @@ public:
 
     // Queues a task (or runs it inline under the saturation policy). False if shutting down.
     bool spawn(Task* t) noexcept;
+    // The calling worker is about to block in an Operation: if it queued a task without waking
+    // anyone (spawn's lone-task rule), wake a worker for it now. Cheap when there is nothing to do.
+    void announce() noexcept;
     // Starts `t` on a thread of its own; false when the limit is reached or shutting down.
     bool spawn_concurrent(Task* t) noexcept;
     // Waits until `t` is done, running queued work of this worker meanwhile (await policy).
@@ -129,9 +140,10 @@ private:
     void dispatch(Worker* w, Task* t) noexcept;
     void notify() noexcept;
     void park(Worker& w) noexcept;
+    void became_active(Worker& w) noexcept;
     bool any_work() noexcept;
     bool try_start_searching(Worker& w) noexcept;
-    Task* search_once(Worker& w, std::uint64_t& seen) noexcept;
+    Task* search_once(Worker& w) noexcept;
     bool claim_wake_token() noexcept;
     void stop_searching(Worker& w, bool found_work) noexcept;
 
@@ -139,10 +151,15 @@ private:
     Injector<Task> injector_;
     Atomic<bool> stopping_{false};
     Atomic<std::uint32_t> injecting_{0};  // spawns from non-workers between their stopping check and push
-    // Parking: idle workers sleep on `epoch`; a producer bumps it when `sleepers` > 0 and nobody is
+    // Parking: idle workers sleep on `epoch`; a producer bumps it when a worker is parked and nobody is
     // `searching` (a worker without work that looks for some before it parks; see scheduler.cpp).
+    // `parked_`: the parked workers (low half) and how many of them sleep without a timeout (high
+    // half), in one word so that a worker's decision to sleep deep is made atomically with its count.
     alignas(64) Atomic<std::uint32_t> epoch_{0};
-    alignas(64) Atomic<std::uint32_t> sleepers_{0};
+    alignas(64) Atomic<std::uint64_t> parked_{0};
+    static constexpr std::uint64_t one_parked = 1, one_deep = std::uint64_t(1) << 32;
+    static inline std::uint32_t parked_count(std::uint64_t v) noexcept { return static_cast<std::uint32_t>(v); }
+    static inline std::uint32_t deep_count(std::uint64_t v) noexcept { return static_cast<std::uint32_t>(v >> 32); }
     alignas(64) Atomic<std::uint32_t> searching_{0};
     // Wake-ups notify() issued whose worker has not yet taken its place as a searcher (counted in
     // searching_ already, so that the spawns before it runs wake nobody else).

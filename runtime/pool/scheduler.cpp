@@ -2,7 +2,24 @@
 //
 // Spawn. A worker pushes to its own deque; if the deque is full the task runs inline at once (the
 // saturation policy: `async` may always run inline). Any other thread pushes to the injector.
-// Then notify() wakes one parked worker, unless a worker is searching.
+// Then notify() wakes one parked worker, unless a worker is searching, or the task is a lone one.
+//
+// Lone tasks. A task a worker pushes onto its own EMPTY deque is usually awaited at once by the task
+// that spawned it and popped back within nanoseconds (spawn-then-await); waking a worker for it costs
+// the spawner a futex_wake and puts a spinning searcher beside it, for nothing (measured: 2 workers
+// ran spawn+await at 1.5x the time of 1 worker). So a lone task wakes nobody. It is still found:
+//   - by a searcher, if one is looking (it takes a task that stays queued for one round);
+//   - by announce(): before the worker blocks in an Operation (a syscall, a futex wait), it wakes a
+//     worker for a task still in its deque; awaiting a task pops the deque first;
+//   - by a timed sleeper: while any worker is not parked, at least one parked worker sleeps with a
+//     timeout (1 ms, doubling to 16 ms while it finds nothing) and searches when it ends. Only the last
+//     worker to park sleeps without one ("deep"); a worker that leaves park and finds a task wakes a
+//     deep sleeper when every parked worker is deep (became_active), which then parks again timed.
+//     The count of parked and of deep workers is one word, so "I am the last, I sleep deep" and "I
+//     left park" are ordered: whoever comes second sees the other.
+//   So the one schedule that waits is a lone task behind pure computation that makes no Operation
+//   (`auto f = io.async(g); compute(); f.await(io);`): g starts within a timed sleeper's timeout, or
+//   runs inline at the await. A second task pushed while one is queued is announced at once.
 //
 // Searching (the idle/searching protocol of Go's and Tokio's schedulers). A worker that finds no work
 // becomes a searcher (searching += 1; at most half the workers, rounded up, search at once) and
@@ -24,10 +41,10 @@
 //     sleep. So a token always finds a worker, and the count it holds is released by that worker's
 //     search like any other.
 //
-// Parking, with no lost wake-up. Worker: e = epoch; sleepers += 1; fence; if any queue looks non-empty
+// Parking, with no lost wake-up. Worker: e = epoch; parked += 1; fence; if any queue looks non-empty
 // or we are stopping, undo and return; else futex_wait(epoch, e). Producer: push (release); fence;
-// if nobody searches and sleepers > 0: epoch += 1, futex_wake(epoch, 1). The two seq_cst fences order
-// "push, read sleepers" against "count self, read queues": at least one side sees the other.
+// if nobody searches and parked > 0: epoch += 1, futex_wake(epoch, 1). The two seq_cst fences order
+// "push, read parked" against "count self, read queues": at least one side sees the other.
 //
 // Await policy. A worker awaiting task T first runs tasks from its OWN deque, most recent first, until
 // T is done or the deque is empty (spawn-then-await locality: T itself is usually on top). Those tasks
@@ -90,6 +107,7 @@ module;
 #include <unistd.h>
 #include "../detail/atomics.hpp"
 #include "../detail/cancel_state.hpp"
+#include "block_cache.hpp"
 #include "work_deque.hpp"
 #include "injector.hpp"
 module zsync;
@@ -133,9 +151,10 @@ Task* make_task(const TaskStart& ts, Group* g) noexcept {
     std::size_t result_off = round_up(args_off + d.args_size, d.result_align);
     std::size_t total = round_up(result_off + d.result_size, align);
     // The plain operator new already aligns to __STDCPP_DEFAULT_NEW_ALIGNMENT__ and costs half the
-    // aligned one (docs/benchmarks.md, ThreadPoolIo).
-    void* mem = align <= __STDCPP_DEFAULT_NEW_ALIGNMENT__ ? ::operator new(total, std::nothrow)
-                                                          : ::operator new(total, std::align_val_t(align), std::nothrow);
+    // aligned one (docs/benchmarks.md, ThreadPoolIo); such blocks come from this thread's cache.
+    const bool plain = align <= __STDCPP_DEFAULT_NEW_ALIGNMENT__;
+    if (plain) total = BlockCache::rounded(total);
+    void* mem = plain ? BlockCache::allocate(total) : ::operator new(total, std::align_val_t(align), std::nothrow);
     if (!mem) return nullptr;
     Task* t = ::new (mem) Task;
     t->desc = &d;
@@ -149,9 +168,9 @@ Task* make_task(const TaskStart& ts, Group* g) noexcept {
 }
 
 void free_task(Task* t) noexcept {
-    std::uint32_t align = t->block_align;
+    std::uint32_t align = t->block_align, size = t->block_size;
     t->~Task();
-    if (align <= __STDCPP_DEFAULT_NEW_ALIGNMENT__) ::operator delete(static_cast<void*>(t));
+    if (align <= __STDCPP_DEFAULT_NEW_ALIGNMENT__) BlockCache::deallocate(static_cast<void*>(t), size);
     else ::operator delete(static_cast<void*>(t), static_cast<std::align_val_t>(align));
 }
 
@@ -220,6 +239,7 @@ Pool::Pool(Config c) : max_concurrent_(c.max_concurrent) {
         auto w = std::make_unique<Worker>();
         w->pool = this;
         w->index = i;
+        w->sighted.assign(n, -1);
         workers_.push_back(std::move(w));
     }
     for (auto& w : workers_) {
@@ -296,7 +316,7 @@ void Pool::notify() noexcept {
     fence_seq_cst();  // seq_cst: the parking and searching protocols (see the header)
     // relaxed: both ordered by the fence above against the workers' fences.
     if (searching_.load(std::memory_order_relaxed) != 0) return;  // a searcher will find the task
-    if (sleepers_.load(std::memory_order_relaxed) == 0) return;
+    if (parked_count(parked_.load(std::memory_order_relaxed)) == 0) return;
     // Count the worker to be woken as a searcher now; if another thread did so first, it wakes it.
     std::uint32_t zero = 0;
     // seq_cst: a producer that loses this race must see the winner's count (it returns above next time).
@@ -311,12 +331,20 @@ bool Pool::spawn(Task* t) noexcept {
     Worker* w = tls_worker;
     if (w && w->pool == this) {
         if (stopping()) return false;
+        const bool lone = w->deque.owner().empty();  // before the push: see "Lone tasks" at the top
         if (!w->deque.owner().push(t)) {  // full: the saturation policy runs it now
             run_task(t, w);
             return true;
         }
         // With one worker nobody else can take it from this deque: no one to wake.
-        if (workers_.size() > 1) notify();
+        if (workers_.size() > 1) {
+            if (lone) {
+                w->unannounced = true;
+            } else {
+                w->unannounced = false;
+                notify();
+            }
+        }
         return true;
     }
     injecting_.fetch_add(1, std::memory_order_seq_cst);  // seq_cst: pairs with shutdown step 2
@@ -328,6 +356,13 @@ bool Pool::spawn(Task* t) noexcept {
     injecting_.fetch_sub(1, std::memory_order_release);  // release: the push happens before shutdown step 2 ends
     notify();
     return true;
+}
+
+void Pool::announce() noexcept {
+    Worker* w = tls_worker;
+    if (!w || w->pool != this || !w->unannounced) return;
+    w->unannounced = false;
+    if (!w->deque.owner().empty()) notify();
 }
 
 bool Pool::spawn_concurrent(Task* t) noexcept {
@@ -398,23 +433,24 @@ bool Pool::any_work() noexcept {
     return false;
 }
 
-Task* Pool::search_once(Worker& w, std::uint64_t& seen) noexcept {
+Task* Pool::search_once(Worker& w) noexcept {
     if (Task* t = w.deque.owner().pop()) return t;
     if (Task* t = injector_.pop()) return t;
     std::size_t n = workers_.size();
-    std::uint64_t now = 0;
     for (std::size_t i = 1; i < n; ++i) {
         std::size_t v = (w.index + i) % n;
-        Worker& victim = *workers_[v];
-        if (!victim.deque.stealer().maybe_nonempty()) continue;
-        const std::uint64_t bit = v < 64 ? std::uint64_t(1) << v : 0;
-        if (bit && !(seen & bit)) {  // first sighting: leave it to its owner for one round
-            now |= bit;
+        auto victim = workers_[v]->deque.stealer();
+        if (!victim.maybe_nonempty()) {
+            w.sighted[v] = -1;
             continue;
         }
-        if (Task* t = victim.deque.stealer().steal()) return t;
+        std::int64_t oldest = victim.oldest();
+        if (w.sighted[v] != oldest) {  // a task not seen before: leave it to its owner for one round
+            w.sighted[v] = oldest;
+            continue;
+        }
+        if (Task* t = victim.steal()) return t;
     }
-    seen = now;
     return nullptr;
 }
 
@@ -439,13 +475,44 @@ bool Pool::claim_wake_token() noexcept {
 
 void Pool::park(Worker& w) noexcept {
     std::uint32_t e = epoch_.load(std::memory_order_acquire);  // acquire: pairs with notify()'s release bump
-    sleepers_.fetch_add(1, std::memory_order_relaxed);  // relaxed: ordered by the seq_cst fence below
+    // Deep (no timeout) only as the last worker to park; decided in the same atomic step as the count,
+    // so a worker that leaves park later sees it (became_active). relaxed on failure: retried.
+    const std::uint32_t n = worker_count();
+    std::uint64_t v = parked_.load(std::memory_order_relaxed);
+    bool deep;
+    do {
+        deep = parked_count(v) + 1 >= n;
+    } while (!parked_.compare_exchange_weak(v, v + one_parked + (deep ? one_deep : 0), std::memory_order_seq_cst, std::memory_order_relaxed));
     fence_seq_cst();  // seq_cst: the parking protocol (see the header)
     // relaxed: ordered by the fence (a token from a notify() that saw this sleeper is seen here or
     // that notify's epoch bump makes the wait return at once).
-    if (!any_work() && !stopping() && wake_tokens_.load(std::memory_order_relaxed) == 0) futex(&epoch_, FUTEX_WAIT_PRIVATE, e);
-    sleepers_.fetch_sub(1, std::memory_order_relaxed);  // relaxed: a stale count only costs one spurious wake
+    if (!any_work() && !stopping() && wake_tokens_.load(std::memory_order_relaxed) == 0) {
+        if (deep) {
+            futex(&epoch_, FUTEX_WAIT_PRIVATE, e);
+        } else {
+            constexpr long first = 1'000'000, cap = 16'000'000;  // 1 ms doubling to 16 ms
+            w.park_ns = w.park_ns ? w.park_ns : first;
+            if (!futex_wait_for(&epoch_, e, w.park_ns)) w.park_ns = std::min(cap, w.park_ns * 2);  // timed out
+        }
+    }
+    // relaxed: a stale count only costs one spurious wake (notify) or one extra wake (became_active).
+    parked_.fetch_sub(one_parked + (deep ? one_deep : 0), std::memory_order_relaxed);
+    w.woke = true;
     if (!w.searching && claim_wake_token()) w.searching = true;  // the count notify() made for us
+}
+
+// A worker that left park() found a task: it may now queue lone tasks (spawn) that nobody is woken
+// for, so some parked worker must sleep with a timeout. If every parked worker sleeps deep, wake one:
+// it finds nothing and parks again, timed, since this worker is not parked.
+void Pool::became_active(Worker& w) noexcept {
+    w.woke = false;
+    w.park_ns = 0;
+    // seq_cst: after this worker's own decrement in park() (same atomic: it sees every deep decision
+    // ordered before that decrement; later ones saw this worker unparked and chose a timeout).
+    std::uint64_t v = parked_.load(std::memory_order_seq_cst);
+    if (deep_count(v) == 0 || deep_count(v) != parked_count(v)) return;
+    epoch_.fetch_add(1, std::memory_order_release);  // release: nothing to publish beyond the queues' own
+    futex(&epoch_, FUTEX_WAKE_PRIVATE, 1);
 }
 
 // Becomes a searcher unless half the workers (rounded up) already search.
@@ -471,30 +538,36 @@ void Pool::stop_searching(Worker& w, bool found_work) noexcept {
 
 void Pool::worker_main(Worker& w) noexcept {
     tls_worker = &w;
-    // Rounds of looking for work before parking, cpu_relax() x 32 between them (tens of microseconds).
-    constexpr int spin_rounds = 64;
+    BlockCache::enable();
+    // Rounds of looking for work before parking, cpu_relax() x 128 between them: about 40 us on the
+    // machine of docs/benchmarks.md (a pause is 20 ns there). Shorter costs more wake-ups, longer a
+    // spinning vCPU beside the busy one; both measured slower for spawn+await on 2 workers.
+    constexpr int spin_rounds = 16;
     for (;;) {
         if (Task* t = find_work(w)) {
             stop_searching(w, true);
+            if (w.woke) became_active(w);
             dispatch(&w, t);
             continue;
         }
         if (stopping()) break;
         Task* found = nullptr;
         if (try_start_searching(w)) {
-            // While searching, a victim's task is stolen only if its deque was already non-empty one
+            // While searching, a victim's task is stolen only if the same task was its oldest one
             // round earlier (Go's runnext rule, in spirit): a task a running worker has just spawned is
             // usually popped back by that worker's await within nanoseconds, and stealing it makes the
             // spawner wait for the thief. A task left queued (its worker is busy or blocked) is taken
-            // one round later.
-            std::uint64_t seen = 0;  // bit i: worker i's deque looked non-empty last round
+            // one round later. (Keyed on the deque merely looking non-empty twice, as before, a worker
+            // that spawns and awaits in a loop offers a different task each round.)
+            std::fill(w.sighted.begin(), w.sighted.end(), -1);
             for (int round = 0; round < spin_rounds && !found && !stopping(); ++round) {
-                for (int i = 0; i < 32; ++i) cpu_relax();
-                found = search_once(w, seen);
+                for (int i = 0; i < 128; ++i) cpu_relax();
+                found = search_once(w);
             }
         }
         if (found) {
             stop_searching(w, true);
+            if (w.woke) became_active(w);
             dispatch(&w, found);
             continue;
         }

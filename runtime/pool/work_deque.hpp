@@ -71,6 +71,10 @@ public:
             return item;
         }
         bool maybe_nonempty() const noexcept { return d_->size() > 0; }
+        // Which item is the oldest: its position, a racy estimate (relaxed). It moves on whenever that
+        // item is taken, by a steal or by the owner popping the last element, so a position seen twice
+        // a while apart means the same item sat there all along.
+        std::int64_t oldest() const noexcept { return d_->top_.load(std::memory_order_relaxed); }
 
     private:
         WorkDeque* d_;

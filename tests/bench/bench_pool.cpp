@@ -12,7 +12,8 @@
 //   inject     from main (not a pool thread), --iters times: `io.async(noop)` then `.await(io)`: one
 //              round trip through the injector, a worker, and back.
 //   batch      from main: --iters `io.async(noop)` kept in a vector, then all awaited in order.
-//   wall       interleaves all of the above --runs times (the first mode of each round rotates) and
+//   wall       interleaves all of the above --runs times (the first mode of each round rotates; each
+//              starts after a pause of --settle-ms, default 20, so the other runtime is idle) and
 //              prints medians with min–max, and the paired per-round ratio zsync fib / oneTBB fib.
 // Under callgrind the measured functions are the extern "C" zsync_bench_pool_*: for the pool modes the
 // one that runs ON the worker (the root task), since callgrind's collection toggle is per thread.
@@ -20,7 +21,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 #include "bench_common.hpp"
 #if ZSYNC_BENCH_HAVE_TBB
@@ -202,6 +205,10 @@ int main(int argc, char** argv) {
     }
 
     const std::uint64_t runs = args.num("--runs", 7);
+    // A pause before each timed mode, so that it starts with the other runtime's threads idle: oneTBB's
+    // workers spin (sched_yield) for a while after their work ends, zsync's searchers for up to 64
+    // rounds, and on two vCPUs a mode that starts meanwhile shares the CPU with them.
+    const auto settle = std::chrono::milliseconds(args.num("--settle-ms", 20));
     std::vector<std::string> modes = {"fib", "seq_fib", "spawn", "inject", "batch"};
     if (have_tbb) modes.insert(modes.begin() + 1, {"tbb_fib", "tbb_spawn"});
     const std::size_t m = modes.size();
@@ -216,6 +223,7 @@ int main(int argc, char** argv) {
         std::vector<double> t(m);
         for (std::size_t k = 0; k < m; ++k) {
             std::size_t i = (k + r) % m;
+            std::this_thread::sleep_for(settle);
             double t0 = bench::now_ns();
             if (!run_mode(modes[i], e)) return 1;
             double t1 = bench::now_ns();

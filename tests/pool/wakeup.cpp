@@ -60,3 +60,53 @@ TEST_CASE("pool: a task spawned while its worker is busy is run by another worke
         CHECK(r.unrun == 0);
     }
 }
+
+namespace {
+
+// Each first lets the worker woken by the search cascade (the one run() started) park again.
+Result<void> lone_behind_plain_wait(Io io, Round* out) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::atomic<bool> ran{false};
+    auto f = io.async(child, &ran);
+    if (!wait_plain(ran)) ++out->unrun;  // no Operation: only a timed sleeper can find the child
+    (void)f.await(io);
+    return {};
+}
+
+Result<void> lone_behind_operation(Io io, Round* out) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::atomic<bool> ran{false};
+    auto f = io.async(child, &ran);
+    // Blocks this worker in an Operation: announce() wakes a worker for the child first. Sleeps in
+    // short steps so that a child that nobody runs is seen (and counted) within 5 s.
+    auto end = SteadyClock::now() + std::chrono::seconds(5);
+    while (!ran.load() && SteadyClock::now() < end) (void)io.sleep(std::chrono::milliseconds(1));
+    if (!ran.load()) ++out->unrun;
+    (void)f.await(io);
+    return {};
+}
+
+}  // namespace
+
+// A task spawned onto an empty deque wakes nobody (scheduler.cpp, "Lone tasks"): it must still be run
+// by another worker while its spawner is busy. After the pool has been idle long enough for every
+// worker to sleep without a timeout, some worker must become a timed sleeper again once the root task
+// runs (the searching cascade, or became_active), or the child waits for its spawner. (Checked: with
+// every park deep, the plain-work half fails.)
+TEST_CASE("pool: a lone task is run by another worker after the pool slept, behind plain work and behind an Operation", "[pool][wakeup]") {
+    for (unsigned workers : {2u, 3u}) {
+        Round plain, op;
+        {
+            ThreadPoolIo rt(ThreadPoolIo::Options{.workers = workers});
+            for (int i = 0; i < (under_tsan ? 3 : 6); ++i) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(60));  // timed parks end: all sleep deep
+                (void)rt.run(lone_behind_plain_wait, &plain);
+                std::this_thread::sleep_for(std::chrono::milliseconds(60));
+                (void)rt.run(lone_behind_operation, &op);
+            }
+        }
+        INFO("workers " << workers);
+        CHECK(plain.unrun == 0);
+        CHECK(op.unrun == 0);
+    }
+}
