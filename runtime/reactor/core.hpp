@@ -194,6 +194,7 @@ private:
     std::vector<Ticket> remote_cancel_, remote_cancel_swap_;
     std::atomic<std::uint32_t> remote_any_{0};
     bool must_drain_ = false;  // driver's thread: a wake was consumed since the last drain
+    bool skipped_last_ = false;  // driver's thread: the previous turn skipped its zero-timeout poll (turn)
     std::atomic<std::uint32_t> wake_pending{0};
     unsigned offload_threads_;
     std::unique_ptr<OffloadPool> offload_;

@@ -268,7 +268,14 @@ std::size_t Core::turn(Deadline until, bool may_wait) noexcept {
         if (limit == Deadline::never().ns) timeout = -1;
         else timeout = std::max<std::int64_t>(0, limit - now_ns());
     }
-    backend->turn(timeout);
+    // epoll: a turn that begins with completions ready (deferred by the previous turn: an inline send
+    // or recv that succeeded, a nop) and would only poll with a zero timeout skips that epoll_wait
+    // every other time: readiness is still looked at at least every second turn, and an echo at K=1
+    // makes one epoll_wait per message instead of two (docs/benchmarks.md, "Reactor"). io_uring
+    // always turns: the callbacks' new SQEs are submitted there.
+    const bool skip = timeout == 0 && !ready_.empty() && !skipped_last_ && backend->kind() == Kind::epoll;
+    skipped_last_ = skip;
+    if (!skip) backend->turn(timeout);
     expire_timers();
     drain_remote();
     run_ready();
