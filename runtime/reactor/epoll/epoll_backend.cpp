@@ -10,9 +10,10 @@
 //
 // A submission first tries the syscall; EAGAIN parks it on the descriptor's reader or writer list, and
 // every edge retries the whole list. Op::poll parks on a third list, retried on any edge; its "syscall"
-// is a poll(2) with a zero timeout, so it completes with what is ready and transfers nothing. Completions found during submission or an edge are deferred to the
-// end of the turn (Core::defer), so no callback runs while a list is being walked. Cancelling a parked
-// submission unlinks it: nothing is in the kernel, the buffer is free at once.
+// is a poll(2) with a zero timeout, so it completes with what is ready and transfers nothing.
+// Completions found during submission or an edge are deferred to the end of the turn (Core::defer), so
+// no callback runs while a list is being walked. Cancelling a parked submission unlinks it: nothing is
+// in the kernel, the buffer is free at once.
 //
 // Each driver has its own epoll instance and table; a fiber that migrates uses a descriptor on several.
 // What a table caches is checked against fd_epoch.hpp's process-wide count, so a number closed by
