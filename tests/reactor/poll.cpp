@@ -2,6 +2,7 @@
 // by the peer's close, deadlines, cancellation exactly once, and bad descriptors failing as BlockingIo
 // fails them. Each case checks the exact events, so a backend that reported too much or too little fails.
 #include <catch2/catch.hpp>
+#include <cerrno>
 #include <sys/socket.h>
 #include <thread>
 #include "reactor_support.hpp"
@@ -260,4 +261,42 @@ TEST_CASE("reactor: poll on a regular file is ready at once", "[reactor][poll]")
     REQUIRE(wb);
     CHECK(*wb == *w);
     ::close(fd);
+}
+
+namespace {
+// A non-blocking TCP socket whose connect to a loopback port nobody listens on is refused: its
+// pending error is what poll reports as PollEvents::error.
+int refused_socket() {
+    int probe = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(probe, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(probe, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(probe);  // the port is free again: nothing listens there
+    int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int r = ::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    REQUIRE(r == -1);
+    REQUIRE(errno == EINPROGRESS);
+    return s;
+}
+}  // namespace
+
+TEST_CASE("reactor: poll reports a refused connection as error, as BlockingIo does", "[reactor][poll]") {
+    Kind k = REACTOR_KINDS;
+    Driver d({.kind = k});
+    int s = refused_socket();
+    Operation pw = Operation::poll(s, PollEvents::writable, Deadline::after(5s));
+    auto r = run_one(d, pw);
+    REQUIRE(r);
+    CHECK(has_any(events_of(r), PollEvents::error));
+    ::close(s);
+    BlockingIo blocking;
+    int s2 = refused_socket();
+    Operation pb = Operation::poll(s2, PollEvents::writable, Deadline::after(5s));
+    auto rb = blocking.io().operate(pb);
+    REQUIRE(rb);
+    CHECK(*rb == *r);
+    ::close(s2);
 }
