@@ -20,13 +20,13 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(Op::none) + 1> o
     "mkdir", "remove", "rename", "dir_read",
     "accept",
     "socket", "bind", "listen", "connect", "send", "recv", "sendto", "recvfrom", "shutdown", "socketpair",
-    "setsockopt", "getsockname", "getpeername", "lookup",
+    "setsockopt", "getsockname", "getpeername", "lookup", "poll",
     "sleep", "futex_wait", "yield", "wait_task", "wait_group",
     "async", "concurrent", "await", "cancel", "group_async", "group_concurrent", "group_await",
     "group_cancel", "check_cancel", "futex_wake", "batch", "run", "parse_address",
     "lock", "unlock", "wait", "queue_put", "queue_get", "select_wait", "select_async", "none",
 };
-static_assert(static_cast<std::size_t>(Op::async) == 39, "op_names must follow Op");
+static_assert(static_cast<std::size_t>(Op::async) == 40, "op_names must follow Op");
 
 constexpr std::array<std::string_view, static_cast<std::size_t>(Errc::frame_mismatch) + 1> errc_names{
     "ok", "system", "canceled", "concurrency unavailable", "end of stream", "timeout", "closed",

@@ -21,6 +21,7 @@ enum class Op : std::uint8_t {
     accept,
     socket, bind, listen, connect, send, recv, sendto, recvfrom, shutdown, socketpair, setsockopt,
     getsockname, getpeername, lookup,
+    poll,  // readiness of a handle, nothing transferred
     sleep, futex_wait, yield,
     // Waiting for a task (a Future's await or cancel) or for a group's tasks (await or cancel): the
     // task-core waits as Operations, so a stackless frame can return them (modules/io.cppm).

@@ -51,6 +51,10 @@ inline Result<std::size_t> leaf_size(const Operation& op) noexcept {
     return static_cast<std::size_t>(*op.result);
 }
 inline Result<std::uint64_t> leaf_u64(const Operation& op) noexcept { return op.result; }
+inline Result<PollEvents> leaf_poll(const Operation& op) noexcept {
+    if (!op.result) return op.result.error();
+    return poll_events_of(*op.result);
+}
 
 // Constructs a T at `p` from what `make` returns: a prvalue, so the T is built in place (the same
 // copy elision as the declaration, parameter or return it stands for). Default-init: emplace_default.

@@ -127,6 +127,16 @@ public:
         if (handle == invalid_handle) [[unlikely]] return Error(Errc::closed, Op::send);
         return sized(io, Operation::send(handle, data, d));
     }
+    // Waits until the socket is ready for `events` (readable and/or writable) without transferring
+    // anything: the ready events, plus error / hang_up whenever they hold (Operation::poll). A cancel
+    // point that may wait; Errc::timeout when nothing is ready before the deadline.
+    inline Result<PollEvents> wait_ready(Io io, PollEvents events, Deadline d = ::zsync::Deadline::never()) const noexcept {
+        if (handle == invalid_handle) [[unlikely]] return Error(Errc::closed, Op::poll);
+        Operation op = Operation::poll(handle, events, d);
+        io.vtable->operate(io.ctx, op);
+        if (!op.result) return op.result.error();
+        return poll_events_of(*op.result);
+    }
     // All of `data`, retrying short writes, before the deadline.
     Result<void> write_all(Io io, std::span<const std::byte> data, Deadline d = ::zsync::Deadline::never()) const noexcept;
     Result<void> write_all(Io io, std::string_view text, Deadline d = ::zsync::Deadline::never()) const noexcept;

@@ -81,6 +81,19 @@ struct SocketAddress {
     static constexpr std::size_t max_path = 107;  // bytes of a Unix path (one is kept for the NUL)
 };
 
+// Readiness of a handle, as bits: what Operation::poll waits for and what it reports. zsync's own
+// values (backends map them to the OS's). `error` and `hang_up` are only reported, never waited for:
+// they end every poll, whatever it asked (hang_up: the peer closed or shut down its writing side, so
+// reads will reach the end of the stream; error: a pending socket error, e.g. a refused connection).
+enum class PollEvents : std::uint32_t { none = 0, readable = 1, writable = 2, error = 4, hang_up = 8 };
+constexpr PollEvents operator|(PollEvents a, PollEvents b) noexcept { return PollEvents(std::uint32_t(a) | std::uint32_t(b)); }
+constexpr PollEvents operator&(PollEvents a, PollEvents b) noexcept { return PollEvents(std::uint32_t(a) & std::uint32_t(b)); }
+constexpr PollEvents& operator|=(PollEvents& a, PollEvents b) noexcept { return a = a | b; }
+// True when `set` holds any bit of `bits`.
+constexpr bool has_any(PollEvents set, PollEvents bits) noexcept { return (std::uint32_t(set) & std::uint32_t(bits)) != 0; }
+// An Operation::poll result as its events (the bits zsync defines; nothing else is ever set).
+constexpr PollEvents poll_events_of(std::uint64_t result) noexcept { return PollEvents(std::uint32_t(result) & 0xfu); }
+
 // One answer slot of Operation::lookup.
 struct LookupAnswer {
     SocketAddress address;
@@ -115,6 +128,7 @@ struct Operation {
     // pointers their types): an AnyFuture*, its TaskDescriptor* and the Result buffer; a GroupState*.
     struct TaskWait { void* future; const void* task; void* result; bool cancel; };
     struct GroupWait { void* group; bool cancel; };
+    struct Poll { Handle fd; std::uint32_t events; Deadline deadline; };             // events: PollEvents bits
     struct Lookup { const char* host; LookupAnswer* out; std::uint32_t host_len; std::uint32_t capacity; std::uint16_t port; AddressFamily family; };
 
     Op code = Op::nop;
@@ -141,6 +155,7 @@ struct Operation {
         Pair pair;
         Name name;
         Lookup lookup_args;
+        Poll poll_args;
         TaskWait task_wait;
         GroupWait group_wait;
     };
@@ -224,6 +239,17 @@ struct Operation {
     static inline Operation lookup(std::string_view host, std::uint16_t port, std::span<LookupAnswer> out,
                                    AddressFamily f = AddressFamily::unspecified) noexcept {
         Operation op; op.code = Op::lookup; op.lookup_args = {host.data(), out.data(), clamp32(host.size()), clamp32(out.size()), port, f}; return op;
+    }
+    // Waits until `fd` is ready for `events` (readable and/or writable; other bits are ignored) without
+    // transferring anything; result = the ready events as PollEvents bits (poll_events_of): a subset of
+    // what was asked, plus error and hang_up whenever they hold (those end the wait even when not asked
+    // for, as poll(2)). Readiness is a hint: the next read or write may still find nothing and wait.
+    // A cancel point, interruptible by cancellation (Errc::canceled) on every backend; may wait. With a
+    // deadline, Errc::timeout when nothing is ready before it passes (a passed deadline still reports
+    // what is ready at once). A regular file is always readable and writable. An invalid or closed
+    // handle is the OS error EBADF, as for every other Operation.
+    static inline Operation poll(Handle fd, PollEvents events, Deadline d = Deadline::never()) noexcept {
+        Operation op; op.code = Op::poll; op.poll_args = {fd, static_cast<std::uint32_t>(events), d}; return op;
     }
     static inline Operation sleep_until(Deadline d) noexcept { Operation op; op.code = Op::sleep; op.sleep = d; return op; }
     // Waits while `word` holds `expected`, until woken, the deadline, or cancellation. May wake spuriously.

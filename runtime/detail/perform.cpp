@@ -366,7 +366,7 @@ void perform_rest(Operation& op, ThreadCancelState& cs) noexcept {
         return dir_read(op, cs);
     case Op::socket: case Op::bind: case Op::listen: case Op::accept: case Op::connect: case Op::send:
     case Op::recv: case Op::sendto: case Op::recvfrom: case Op::shutdown: case Op::socketpair:
-    case Op::setsockopt: case Op::getsockname: case Op::getpeername: case Op::lookup:
+    case Op::setsockopt: case Op::getsockname: case Op::getpeername: case Op::lookup: case Op::poll:
         return perform_net(op, cs);
     case Op::sleep: {
         timespec ts = to_timespec(op.sleep);

@@ -107,6 +107,22 @@ void from_sockaddr(const sockaddr_storage& in, socklen_t len, SocketAddress& a) 
     }
 }
 
+short poll_events_os(std::uint32_t events) noexcept {
+    short e = POLLRDHUP;
+    if (events & static_cast<std::uint32_t>(PollEvents::readable)) e |= POLLIN;
+    if (events & static_cast<std::uint32_t>(PollEvents::writable)) e |= POLLOUT;
+    return e;
+}
+
+std::uint64_t poll_events_from_os(unsigned revents) noexcept {
+    PollEvents r = PollEvents::none;
+    if (revents & POLLIN) r |= PollEvents::readable;
+    if (revents & POLLOUT) r |= PollEvents::writable;
+    if (revents & POLLERR) r |= PollEvents::error;
+    if (revents & (POLLHUP | POLLRDHUP)) r |= PollEvents::hang_up;
+    return static_cast<std::uint64_t>(r);
+}
+
 namespace {
 
 int os_family(AddressFamily f) noexcept {
@@ -141,12 +157,14 @@ long interruptible(ThreadCancelState& cs, Sys&& sys) noexcept {
 
 // Waits (ppoll, interruptible) until `fd` has `events` or `d` passes. 1: ready, 0: timed out, else
 // -errno or was_canceled. The remaining time is recomputed on every retry, so EINTR never extends it.
-long wait_ready(ThreadCancelState& cs, int fd, short events, Deadline d) noexcept {
+// `revents`, when given, receives what ppoll reported (POLLNVAL for a closed descriptor).
+long wait_ready(ThreadCancelState& cs, int fd, short events, Deadline d, short* revents = nullptr) noexcept {
     // ppoll ignores a negative fd (it would just sleep to the deadline and report timeout): a negative
     // handle is EBADF, as the call itself would say.
     if (fd < 0) return -EBADF;
-    return interruptible(cs, [&]() -> long {
-        pollfd p{fd, events, 0};
+    pollfd p{fd, events, 0};
+    long r = interruptible(cs, [&]() -> long {
+        p.revents = 0;
         timespec ts{0, 0};
         if (!d.is_never()) {
             timespec now;
@@ -156,6 +174,8 @@ long wait_ready(ThreadCancelState& cs, int fd, short events, Deadline d) noexcep
         }
         return ::ppoll(&p, 1, d.is_never() ? nullptr : &ts, nullptr);
     });
+    if (revents) *revents = p.revents;
+    return r;
 }
 
 // Stores a helper's outcome: a count, canceled, timeout or the OS error.
@@ -276,6 +296,18 @@ void do_msg_to(Operation& op, ThreadCancelState& cs) noexcept {
     if (m.deadline.is_never()) blocking(op, cs, [&] { return call(0); });
     else with_deadline(op, cs, m.fd, is_send ? POLLOUT : POLLIN, m.deadline, true, [&] { return call(MSG_DONTWAIT); });
     if (op.result && !is_send && m.address) from_sockaddr(ss, len, *m.address);
+}
+
+// Op::poll: one interruptible ppoll to the deadline; nothing is transferred. A closed descriptor is
+// POLLNVAL to ppoll: reported as EBADF, as every call on it would be.
+void do_poll(Operation& op, ThreadCancelState& cs) noexcept {
+    const auto& a = op.poll_args;
+    short revents = 0;
+    long w = wait_ready(cs, a.fd, poll_events_os(a.events), a.deadline, &revents);
+    if (w == 0) { op.result = Error(Errc::timeout, op.code); return; }
+    if (w < 0) return store(op, w);
+    if (revents & POLLNVAL) return fail(op, EBADF);
+    op.result = poll_events_from_os(static_cast<unsigned short>(revents));
 }
 
 int sockopt_level_name(SocketOption o, int& name) noexcept {
@@ -447,6 +479,8 @@ void perform_net(Operation& op, ThreadCancelState& cs) noexcept {
     }
     case Op::lookup:
         return do_lookup(op, cs);
+    case Op::poll:
+        return do_poll(op, cs);
     default:
         op.result = Error(Errc::invalid_argument, op.code);
         return;

@@ -75,6 +75,7 @@ inline Deadline deadline_of(const Operation& op) noexcept {
     case Op::connect: return op.connect_args.deadline;
     case Op::send: case Op::recv: return op.msg.deadline;
     case Op::sendto: case Op::recvfrom: return op.msg_to.deadline;
+    case Op::poll: return op.poll_args.deadline;
     default: return Deadline::never();
     }
 }

@@ -630,17 +630,23 @@ Result<int> mutex_work(Io io, zsync::Mutex* busy, int n) {
     return count;
 }
 
-// Sockets in a frame: a write, a shutdown and a read loop over a socket pair the frame makes itself
-// (through io.operate, so every run has its own), a read on a closed socket (an error without an
-// Operation), and both ends closed on every path.
+// Sockets in a frame: a wait for room, a write, a shutdown, a wait for data and a read loop over a
+// socket pair the frame makes itself (through io.operate, so every run has its own), a read and a wait
+// on a closed socket (errors without an Operation), and both ends closed on every path.
 [[clang::annotate("zsync::stackless")]]
 Result<std::string> exchange(Io io, zsync::UnixStream a, zsync::UnixStream b) {
     std::string text = "ping over a socket pair, longer than the read buffer";
     std::span<const std::byte> bytes = std::as_bytes(std::span<const char>(text.data(), text.size()));
+    auto room = a.wait_ready(io, zsync::PollEvents::writable);
+    if (!room) return room.error();
+    if (*room != zsync::PollEvents::writable) return std::string("not writable");
     auto w = a.write(io, bytes);
     if (!w) return w.error();
     auto s = a.shutdown(io, zsync::ShutdownHow::write);
     if (!s) return s.error();
+    auto ready = b.wait_ready(io, zsync::PollEvents::readable, zsync::Deadline::after(std::chrono::seconds(5)));
+    if (!ready) return ready.error();
+    if (!zsync::has_any(*ready, zsync::PollEvents::readable)) return std::string("not readable");
     std::string got;
     std::byte buf[16];
     for (;;) {
@@ -652,6 +658,8 @@ Result<std::string> exchange(Io io, zsync::UnixStream a, zsync::UnixStream b) {
     zsync::UnixStream closed;
     auto c = closed.read(io, buf);
     if (c || c.error().code() != zsync::Errc::closed) return std::string("read a closed socket");
+    auto cw = closed.wait_ready(io, zsync::PollEvents::readable);
+    if (cw || cw.error().code() != zsync::Errc::closed) return std::string("waited on a closed socket");
     return got + " | " + std::to_string(*w);
 }
 

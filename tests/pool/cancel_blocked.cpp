@@ -1,4 +1,4 @@
-// Cancelling a task blocked in a syscall (pipe read, accept, sleep, futex wait) through Future::cancel
+// Cancelling a task blocked in a syscall (pipe read, accept, sleep, futex wait, poll) through Future::cancel
 // from the task that spawned it: the request reaches the syscall promptly (the SIGURG protocol of
 // runtime/detail/cancel_state.hpp), is delivered as Errc::canceled exactly once, and the next cancel
 // point succeeds. The loops cancel after random 0-2 ms delays so that the request races the task's
@@ -12,13 +12,14 @@ using namespace zsync::test::pool;
 
 namespace {
 
-enum class Kind { read, accept, sleep, futex };
+enum class Kind { read, accept, sleep, futex, poll };
 
 const char* kind_name(Kind k) {
     switch (k) {
     case Kind::read: return "read";
     case Kind::accept: return "accept";
     case Kind::sleep: return "sleep";
+    case Kind::poll: return "poll";
     default: return "futex";
     }
 }
@@ -27,6 +28,7 @@ Op kind_op(Kind k) {
     case Kind::read: return Op::read;
     case Kind::accept: return Op::accept;
     case Kind::sleep: return Op::sleep;
+    case Kind::poll: return Op::poll;
     default: return Op::futex_wait;
     }
 }
@@ -62,6 +64,12 @@ Outcome blocked_task(Io io, Kind kind, int fd, std::atomic<std::uint32_t>* word,
         if (!r) note(r.error());
         break;
     }
+    case Kind::poll: {
+        Operation op = Operation::poll(fd, PollEvents::readable);  // nobody writes
+        auto r = io.operate(op);
+        if (!r) note(r.error());
+        break;
+    }
     case Kind::futex: {
         Result<void> r;
         // nobody changes the word; a spurious return (a stray signal) waits again
@@ -92,7 +100,7 @@ LoopStats cancel_loop(Io io, Kind kind, int iterations, unsigned seed, bool sett
     for (int i = 0; i < iterations; ++i) {
         Pipe pipe;
         Listener* listener = kind == Kind::accept ? new Listener : nullptr;
-        int fd = kind == Kind::read ? pipe.r : listener ? listener->fd : -1;
+        int fd = kind == Kind::read || kind == Kind::poll ? pipe.r : listener ? listener->fd : -1;
         std::atomic<std::uint32_t> word{0};
         std::atomic<bool> entered{false};
         auto f = io.async(blocked_task, kind, fd, &word, &entered);
@@ -160,6 +168,11 @@ TEST_CASE("pool cancel: a task in futex_wait on a word nobody changes is interru
     check_loop(Kind::futex, 200, false);
 }
 
+TEST_CASE("pool cancel: a task polling an empty pipe is interrupted", "[pool][cancel][poll]") {
+    check_loop(Kind::poll, 5, true);
+    check_loop(Kind::poll, 200, false);
+}
+
 // The same races with the blocked task on a thread of its own (io.concurrent): the canceller and the
 // blocked task are always on different threads.
 namespace {
@@ -170,7 +183,7 @@ LoopStats concurrent_loop(Io io, Kind kind, int iterations, unsigned seed) {
     for (int i = 0; i < iterations; ++i) {
         Pipe pipe;
         Listener* listener = kind == Kind::accept ? new Listener : nullptr;
-        int fd = kind == Kind::read ? pipe.r : listener ? listener->fd : -1;
+        int fd = kind == Kind::read || kind == Kind::poll ? pipe.r : listener ? listener->fd : -1;
         std::atomic<std::uint32_t> word{0};
         std::atomic<bool> entered{false};
         auto f = io.concurrent(blocked_task, kind, fd, &word, &entered);
@@ -194,7 +207,7 @@ LoopStats concurrent_loop(Io io, Kind kind, int iterations, unsigned seed) {
 }  // namespace
 
 TEST_CASE("pool cancel: blocked concurrent tasks (own threads) are interrupted", "[pool][cancel]") {
-    for (Kind kind : {Kind::read, Kind::accept, Kind::sleep, Kind::futex}) {
+    for (Kind kind : {Kind::read, Kind::accept, Kind::sleep, Kind::futex, Kind::poll}) {
         INFO("kind " << kind_name(kind));
         const int n = 100;
         Result<LoopStats> r;

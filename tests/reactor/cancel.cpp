@@ -139,19 +139,19 @@ TEST_CASE("reactor: cancel delivers canceled exactly once, for every kind of wai
     std::atomic<std::uint32_t> word{0};
     Operation ops[] = {Operation::recv(s, bytes(b1, 8)), Operation::read(p[0], bytes(b2, 8)), Operation::accept(l.fd),
                        Operation::sleep_until(Deadline::after(std::chrono::hours(1))), Operation::futex_wait(word, 0),
-                       Operation::sleep_until(Deadline::never())};
-    Counter cnt[6];
-    Ticket t[6];
-    for (int i = 0; i < 6; ++i) t[i] = d.submit(ops[i], cnt[i].completion());
+                       Operation::sleep_until(Deadline::never()), Operation::poll(s, PollEvents::readable)};
+    Counter cnt[7];
+    Ticket t[7];
+    for (int i = 0; i < 7; ++i) t[i] = d.submit(ops[i], cnt[i].completion());
     d.poll();
-    for (int i = 0; i < 6; ++i) {
+    for (int i = 0; i < 7; ++i) {
         d.cancel(t[i]);
         d.cancel(t[i]);  // twice: still one completion
     }
     REQUIRE(drive(d, [&] { return d.in_flight() == 0; }));
     d.cancel(t[0]);  // stale: nothing happens
     d.poll();
-    for (int i = 0; i < 6; ++i) {
+    for (int i = 0; i < 7; ++i) {
         CHECK(cnt[i].count == 1);
         REQUIRE_FALSE(ops[i].result);
         CHECK(ops[i].result.error() == Error(Errc::canceled, ops[i].code));
@@ -202,12 +202,13 @@ Outcome random_cancels(Kind k, int n, unsigned seed) {
         g_base = ops.data();
         for (int i = 0; i < n; ++i) {
             char* b = &buf[static_cast<std::size_t>(i) * 16];
-            switch (i % 6) {
+            switch (i % 7) {
             case 0: ops[i] = Operation::recv(sp[i % pairs][0], bytes(b, 16)); break;
             case 1: ops[i] = Operation::sleep_until(Deadline::after(std::chrono::milliseconds(rng() % 30))); break;
             case 2: ops[i] = Operation::futex_wait(words[i % 64], 0, Deadline::after(std::chrono::milliseconds(rng() % 40))); break;
             case 3: ops[i] = Operation::read(pp[i % pipes][0], bytes(b, 16)); break;
             case 4: ops[i] = Operation::recv(sp[i % pairs][1], bytes(b, 16), Deadline::after(std::chrono::milliseconds(rng() % 50))); break;
+            case 5: ops[i] = Operation::poll(sp[i % pairs][0], PollEvents::readable, Deadline::after(std::chrono::milliseconds(rng() % 50))); break;
             default: ops[i] = Operation::nop(); break;
             }
             tickets[i] = d.submit(ops[i], {&Record::fn, 0});

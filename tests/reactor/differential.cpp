@@ -274,6 +274,60 @@ std::vector<Case> cases() {
     c.push_back({"socketpair", [](Scratch& s, const TempDir&) { return Operation::socketpair(s.pair); }});
     c.push_back({"lookup localhost", [](Scratch& s, const TempDir&) { return Operation::lookup("localhost", 80, s.answers, AddressFamily::ipv4); }});
     c.push_back({"lookup empty name", [](Scratch& s, const TempDir&) { return Operation::lookup("", 80, s.answers); }});
+    c.push_back({"poll readable with data", [](Scratch& s, const TempDir&) {
+        int p[2];
+        ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p);
+        s.keep(p[0]);
+        (void)::write(p[0], "data!", 5);
+        return Operation::poll(s.keep(p[1]), PollEvents::readable | PollEvents::writable);
+    }});
+    c.push_back({"poll writable", [](Scratch& s, const TempDir&) {
+        int p[2];
+        ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p);
+        s.keep(p[0]);
+        return Operation::poll(s.keep(p[1]), PollEvents::writable);
+    }});
+    c.push_back({"poll past deadline, nothing there", [](Scratch& s, const TempDir&) {
+        int p[2];
+        ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p);
+        s.keep(p[0]);
+        return Operation::poll(s.keep(p[1]), PollEvents::readable, Deadline{0});
+    }});
+    c.push_back({"poll after the peer closed", [](Scratch& s, const TempDir&) {
+        int p[2];
+        ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p);
+        ::close(p[0]);
+        return Operation::poll(s.keep(p[1]), PollEvents::readable);
+    }});
+    c.push_back({"poll empty pipe's writer", [](Scratch& s, const TempDir&) {
+        int p[2];
+        (void)::pipe2(p, O_CLOEXEC);
+        s.keep(p[0]);
+        return Operation::poll(s.keep(p[1]), PollEvents::readable | PollEvents::writable);
+    }});
+    c.push_back({"poll regular file", [](Scratch& s, const TempDir& d) {
+        write_file(d / "f", "x");
+        return Operation::poll(s.keep(::open((d / "f").c_str(), O_RDONLY | O_CLOEXEC)), PollEvents::readable | PollEvents::writable);
+    }});
+    c.push_back({"poll after a refused connect", [](Scratch& s, const TempDir&) {
+        int probe = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ::bind(probe, reinterpret_cast<sockaddr*>(&a), sizeof a);
+        socklen_t len = sizeof a;
+        ::getsockname(probe, reinterpret_cast<sockaddr*>(&a), &len);
+        ::close(probe);  // nothing listens on that port
+        int t = s.keep(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+        (void)::connect(t, reinterpret_cast<sockaddr*>(&a), sizeof a);
+        return Operation::poll(t, PollEvents::writable, Deadline::after(std::chrono::seconds(5)));
+    }});
+    c.push_back({"poll bad fd", [](Scratch&, const TempDir&) { return Operation::poll(-1, PollEvents::readable); }});
+    c.push_back({"poll closed fd", [](Scratch&, const TempDir&) {
+        int f = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        ::close(f);
+        return Operation::poll(f, PollEvents::readable, Deadline::after(std::chrono::seconds(2)));
+    }});
     c.push_back({"sleep past deadline", [](Scratch&, const TempDir&) { return Operation::sleep_until(Deadline{0}); }});
     c.push_back({"futex_wait changed word", [](Scratch& s, const TempDir&) { s.word = 3; return Operation::futex_wait(s.word, 2); }});
     c.push_back({"futex_wait past deadline", [](Scratch& s, const TempDir&) { return Operation::futex_wait(s.word, 0, Deadline{0}); }});

@@ -9,9 +9,11 @@
 // reused must not have been used through it; see docs/reactor.md).
 //
 // A submission first tries the syscall; EAGAIN parks it on the descriptor's reader or writer list, and
-// every edge retries the whole list. Completions found during submission or an edge are deferred to the
-// end of the turn (Core::defer), so no callback runs while a list is being walked. Cancelling a parked
-// submission unlinks it: nothing is in the kernel, the buffer is free at once.
+// every edge retries the whole list. Op::poll parks on a third list, retried on any edge; its "syscall"
+// is a poll(2) with a zero timeout, so it completes with what is ready and transfers nothing.
+// Completions found during submission or an edge are deferred to the end of the turn (Core::defer), so
+// no callback runs while a list is being walked. Cancelling a parked submission unlinks it: nothing is
+// in the kernel, the buffer is free at once.
 //
 // Each driver has its own epoll instance and table; a fiber that migrates uses a descriptor on several.
 // What a table caches is checked against fd_epoch.hpp's process-wide count, so a number closed by
@@ -31,6 +33,7 @@ module;
 #include <thread>
 #include <vector>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -59,7 +62,9 @@ struct FdState {
     FdKind kind = FdKind::unknown;
     bool registered = false;
     std::uint32_t epoch = 0;  // fd_epoch::get(fd) when kind and registered were cached
-    std::uint32_t readers = npos, writers = npos;  // heads of doubly linked lists through Slot::next/prev
+    // Heads of doubly linked lists through Slot::next/prev: recv-like and send-like submissions, and
+    // Op::poll's (retried on every edge, whatever its bits: a poll may want either or both directions).
+    std::uint32_t readers = npos, writers = npos, pollers = npos;
 };
 
 // A retry's outcome: done (with the result) or would block.
@@ -125,6 +130,8 @@ public:
             return readiness(idx, s, op.msg_to.fd);
         case Op::accept:
             return readiness(idx, s, op.accept_args.fd);
+        case Op::poll:
+            return readiness(idx, s, op.poll_args.fd);
         case Op::connect:
             if (!to_sockaddr(*op.connect_args.address, s.s.net.addr, s.s.net.len)) return core_.defer(idx, Error(Errc::invalid_argument, op.code));
             return readiness(idx, s, op.connect_args.fd);
@@ -162,6 +169,7 @@ public:
             if (static_cast<std::size_t>(fd) >= fds_.size()) continue;
             if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) retry(fds_[fd].readers);
             if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) retry(fds_[fd].writers);
+            retry(fds_[fd].pollers);
         }
     }
 
@@ -189,7 +197,7 @@ private:
     }
 
     void fail_waiters(FdState& st) noexcept {
-        for (std::uint32_t* head : {&st.readers, &st.writers})
+        for (std::uint32_t* head : {&st.readers, &st.writers, &st.pollers})
             while (*head != npos) {
                 std::uint32_t i = *head;
                 unlink(i, core_.slot(i));
@@ -235,6 +243,12 @@ private:
 
     void readiness(std::uint32_t idx, Slot& s, int fd) noexcept {
         if (!pollable(fd)) {
+            // A regular file, block device or directory is always ready: poll(2) answers at once (the
+            // syscall, not the cache, so a closed number is still EBADF). Not ready means the cache is
+            // stale (the number was reborn outside the reactor): BlockingIo's ppoll on the offload pool.
+            if (s.op->code == Op::poll) {
+                if (long r = poll_now(*s.op); r != -EAGAIN) return done(idx, s, r);
+            }
             s.where = Where::offload;
             return core_.offload().push(idx, s.gen, s.op);
         }
@@ -252,6 +266,18 @@ private:
     }
 
     static long sys(long r) noexcept { return r < 0 ? -errno : r; }
+
+    // Op::poll's try: poll(2) without waiting. Ready: the events; nothing yet: -EAGAIN (park);
+    // a closed descriptor (POLLNVAL) or a negative one (which poll(2) would skip): -EBADF.
+    static long poll_now(const Operation& op) noexcept {
+        if (op.poll_args.fd < 0) return -EBADF;
+        pollfd p{op.poll_args.fd, poll_events_os(op.poll_args.events), 0};
+        int n = ::poll(&p, 1, 0);
+        if (n < 0) return -errno;
+        if (n == 0) return -EAGAIN;
+        if (p.revents & POLLNVAL) return -EBADF;
+        return static_cast<long>(poll_events_from_os(static_cast<unsigned short>(p.revents)));
+    }
 
     // One non-blocking try of the syscall behind s.op (EINTR retried).
     Attempt attempt(Slot& s) noexcept {
@@ -301,6 +327,7 @@ private:
                 r = sys(::connect(op.connect_args.fd, reinterpret_cast<const sockaddr*>(&n.addr), n.len));
                 if (r == -EINPROGRESS || r == -EALREADY) { s.phase = 1; return {true, 0}; }
                 break;
+            case Op::poll: r = poll_now(op); break;
             default: r = -EINVAL; break;
             }
             if (r == -EINTR) continue;
@@ -333,8 +360,8 @@ private:
             st.registered = true;
         }
         s.where = Where::fd_wait;
-        s.phase = static_cast<std::uint8_t>((s.phase & 1) | (write ? 2 : 0));
-        std::uint32_t& head = write ? st.writers : st.readers;
+        s.phase = static_cast<std::uint8_t>((s.phase & 1) | (write ? 2 : 0) | (s.op->code == Op::poll ? 4 : 0));
+        std::uint32_t& head = list_of(st, s.phase);
         s.prev = npos;
         s.next = head;
         if (head != npos) core_.slot(head).prev = idx;
@@ -347,13 +374,19 @@ private:
         case Op::sendto: case Op::recvfrom: return op.msg_to.fd;
         case Op::accept: return op.accept_args.fd;
         case Op::connect: return op.connect_args.fd;
+        case Op::poll: return op.poll_args.fd;
         default: return op.rw.fd;
         }
     }
 
+    // The list a parked submission is on, by its phase bits (4: poller, 2: writer, else reader).
+    static std::uint32_t& list_of(FdState& st, std::uint8_t phase) noexcept {
+        return (phase & 4) ? st.pollers : (phase & 2) ? st.writers : st.readers;
+    }
+
     void unlink(std::uint32_t, Slot& s) noexcept {
         FdState& st = state(fd_of(*s.op));
-        std::uint32_t& head = (s.phase & 2) ? st.writers : st.readers;
+        std::uint32_t& head = list_of(st, s.phase);
         if (s.prev != npos) core_.slot(s.prev).next = s.next;
         else head = s.next;
         if (s.next != npos) core_.slot(s.next).prev = s.prev;

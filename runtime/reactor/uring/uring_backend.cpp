@@ -13,9 +13,10 @@
 // so the kernel is done with the buffers. Core::mapped turns -ECANCELED into canceled/timeout.
 //
 // Which Operation goes where (docs/reactor.md has the table): the ring for I/O, sockets, files, paths,
-// futex_wait (IORING_OP_FUTEX_WAIT, probed); inline on the driver thread for calls that never block
-// (socket, bind, listen, setsockopt, names, shutdown, socketpair); the offload pool for what the ring
-// cannot do here (sendfile, copy_file_range, dir_read, lookup, and any opcode the probe did not find).
+// futex_wait (IORING_OP_FUTEX_WAIT, probed), poll (IORING_OP_POLL_ADD, single-shot); inline on the
+// driver thread for calls that never block (socket, bind, listen, setsockopt, names, shutdown,
+// socketpair); the offload pool for what the ring cannot do here (sendfile, copy_file_range, dir_read,
+// lookup, and any opcode the probe did not find).
 module;
 #include <atomic>
 #include <cerrno>
@@ -32,6 +33,7 @@ module;
 #include <vector>
 #include <fcntl.h>
 #include <liburing.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -185,6 +187,8 @@ private:
         case Op::remove: return supported_[IORING_OP_UNLINKAT] ? Route::ring : Route::offload;
         case Op::rename: return supported_[IORING_OP_RENAMEAT] ? Route::ring : Route::offload;
         case Op::futex_wait: return supported_[op_futex_wait] && !force_futex_table_ ? Route::ring : Route::futex_table;
+        // Single-shot IORING_OP_POLL_ADD (5.1+, so always there in practice); else BlockingIo's ppoll.
+        case Op::poll: return supported_[IORING_OP_POLL_ADD] ? Route::ring : Route::offload;
         case Op::socket: case Op::bind: case Op::listen: case Op::shutdown: case Op::socketpair:
         case Op::setsockopt: case Op::getsockname: case Op::getpeername:
             return Route::inline_call;
@@ -274,6 +278,7 @@ private:
             break;
         case Op::connect: io_uring_prep_connect(sqe, op.connect_args.fd, reinterpret_cast<const sockaddr*>(&n.addr), n.len); break;
         case Op::close: io_uring_prep_close(sqe, op.fd); break;
+        case Op::poll: io_uring_prep_poll_add(sqe, op.poll_args.fd, static_cast<unsigned short>(poll_events_os(op.poll_args.events))); break;
         case Op::fsync: io_uring_prep_fsync(sqe, op.fd, op.datasync ? IORING_FSYNC_DATASYNC : 0); break;
         case Op::open:
             io_uring_prep_openat(sqe, perform_detail::dir_fd(op.open.path.dir), path, open_flags(op.open.options), op.open.options.mode);
@@ -378,6 +383,9 @@ private:
         case Op::recvfrom:
             if (op.msg_to.address) from_sockaddr(n.addr, n.msg.msg_namelen, *op.msg_to.address);
             break;
+        case Op::poll:  // res is the ready mask (the kernel's EPOLL* bits equal poll(2)'s POLL* here)
+            if (res & POLLNVAL) return core_.finish(idx, Error::system(EBADF, op.code));
+            return core_.finish(idx, poll_events_from_os(static_cast<unsigned>(res)));
         case Op::stat: {
             const auto& x = s.s.stx;
             FileStat& out = *op.stat.out;
