@@ -231,6 +231,7 @@ void p_operate(void* ctx, Operation& op) noexcept {
 }
 
 void p_batch(void* ctx, Operation* ops, std::size_t count) noexcept {
+    if (Pool* p = pool_of(ctx)) p->announce();  // as p_operate: a batch may block too
     rt::perform_batch(ops, count, pool_of(ctx) ? &cancel_state(ctx) : nullptr);
 }
 

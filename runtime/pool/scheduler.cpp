@@ -9,12 +9,14 @@
 // the spawner a futex_wake and puts a spinning searcher beside it, for nothing (measured: 2 workers
 // ran spawn+await at 1.5x the time of 1 worker). So a lone task wakes nobody. It is still found:
 //   - by a searcher, if one is looking (it takes a task that stays queued for one round);
-//   - by announce(): before the worker blocks in an Operation (a syscall, a futex wait), it wakes a
-//     worker for a task still in its deque; awaiting a task pops the deque first;
+//   - by announce(): before the worker blocks in an Operation or a batch (a syscall, a futex wait),
+//     it wakes a worker for a task still in its deque; awaiting a task pops the deque first;
 //   - by a timed sleeper: while any worker is not parked, at least one parked worker sleeps with a
-//     timeout (1 ms, doubling to 16 ms while it finds nothing) and searches when it ends. Only the last
-//     worker to park sleeps without one ("deep"); a worker that leaves park and finds a task wakes a
-//     deep sleeper when every parked worker is deep (became_active), which then parks again timed.
+//     timeout (1 ms, doubling to 16 ms while it finds nothing) and searches when it ends. The others,
+//     and the last worker to park, sleep without one ("deep"); a worker that leaves park and finds a
+//     task wakes a deep sleeper when every parked worker is deep (became_active), which then parks
+//     again timed. (A timed sleeper that times out and parks again sees every other parked worker
+//     deep, so it stays timed.)
 //     The count of parked and of deep workers is one word, so "I am the last, I sleep deep" and "I
 //     left park" are ordered: whoever comes second sees the other.
 //   So the one schedule that waits is a lone task behind pure computation that makes no Operation
@@ -475,13 +477,15 @@ bool Pool::claim_wake_token() noexcept {
 
 void Pool::park(Worker& w) noexcept {
     std::uint32_t e = epoch_.load(std::memory_order_acquire);  // acquire: pairs with notify()'s release bump
-    // Deep (no timeout) only as the last worker to park; decided in the same atomic step as the count,
-    // so a worker that leaves park later sees it (became_active). relaxed on failure: retried.
+    // Deep (no timeout) as the last worker to park, or when a timed sleeper already exists (one is
+    // enough: N-1 timed sleepers would each wake every few ms while one worker blocks); decided in the
+    // same atomic step as the count, so a worker that leaves park later sees it (became_active).
+    // relaxed on failure: retried.
     const std::uint32_t n = worker_count();
     std::uint64_t v = parked_.load(std::memory_order_relaxed);
     bool deep;
     do {
-        deep = parked_count(v) + 1 >= n;
+        deep = parked_count(v) + 1 >= n || parked_count(v) > deep_count(v);
     } while (!parked_.compare_exchange_weak(v, v + one_parked + (deep ? one_deep : 0), std::memory_order_seq_cst, std::memory_order_relaxed));
     fence_seq_cst();  // seq_cst: the parking protocol (see the header)
     // relaxed: ordered by the fence (a token from a notify() that saw this sleeper is seen here or
