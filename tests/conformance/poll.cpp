@@ -6,23 +6,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "conformance.hpp"
+#include "socket_pair.hpp"
 
 using namespace zsync;
 using namespace zsync::test;
 using namespace std::chrono_literals;
 
 namespace {
-struct SocketPair {
-    int a = -1, b = -1;
-    SocketPair() {
-        int p[2];
-        REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) == 0);
-        a = p[0];
-        b = p[1];
-    }
-    ~SocketPair() { ::close(a); ::close(b); }
-};
-
 // The events as a number, or the error: what a task hands back (no allocation).
 Result<std::uint32_t> wait_for(Io io, Handle fd, PollEvents ev, Deadline d) {
     auto r = StreamSocket{fd}.wait_ready(io, ev, d);

@@ -310,16 +310,7 @@ std::vector<Case> cases() {
         return Operation::poll(s.keep(::open((d / "f").c_str(), O_RDONLY | O_CLOEXEC)), PollEvents::readable | PollEvents::writable);
     }});
     c.push_back({"poll after a refused connect", [](Scratch& s, const TempDir&) {
-        int probe = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ::bind(probe, reinterpret_cast<sockaddr*>(&a), sizeof a);
-        socklen_t len = sizeof a;
-        ::getsockname(probe, reinterpret_cast<sockaddr*>(&a), &len);
-        ::close(probe);  // nothing listens on that port
-        int t = s.keep(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-        (void)::connect(t, reinterpret_cast<sockaddr*>(&a), sizeof a);
+        int t = s.keep(refused_socket());
         return Operation::poll(t, PollEvents::writable, Deadline::after(std::chrono::seconds(5)));
     }});
     c.push_back({"poll bad fd", [](Scratch&, const TempDir&) { return Operation::poll(-1, PollEvents::readable); }});

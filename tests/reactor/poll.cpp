@@ -6,27 +6,14 @@
 #include <sys/socket.h>
 #include <thread>
 #include "reactor_support.hpp"
+#include "socket_pair.hpp"
 
 using namespace zsync;
+using namespace zsync::test;
 using namespace zsync::test::reactor;
 using zsync::reactor::Ticket;
 
 namespace {
-
-struct SocketPair {
-    int a = -1, b = -1;
-    SocketPair() {
-        int p[2];
-        REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) == 0);
-        a = p[0];
-        b = p[1];
-    }
-    ~SocketPair() {
-        if (a >= 0) ::close(a);
-        if (b >= 0) ::close(b);
-    }
-    void close_a() { ::close(a); a = -1; }
-};
 
 PollEvents events_of(const Result<std::uint64_t>& r) { return poll_events_of(*r); }
 
@@ -263,25 +250,6 @@ TEST_CASE("reactor: poll on a regular file is ready at once", "[reactor][poll]")
     ::close(fd);
 }
 
-namespace {
-// A non-blocking TCP socket whose connect to a loopback port nobody listens on is refused: its
-// pending error is what poll reports as PollEvents::error.
-int refused_socket() {
-    int probe = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(probe, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(probe, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(probe);  // the port is free again: nothing listens there
-    int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    int r = ::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    REQUIRE(r == -1);
-    REQUIRE(errno == EINPROGRESS);
-    return s;
-}
-}  // namespace
 
 TEST_CASE("reactor: poll reports a refused connection as error, as BlockingIo does", "[reactor][poll]") {
     Kind k = REACTOR_KINDS;

@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -51,6 +52,24 @@ inline Result<std::uint64_t> run_one(Driver& d, Operation& op, Duration limit = 
     d.poll();
     if (!ok || c.count != 1) return Error(Errc::invalid_argument, Op::none);  // the test's REQUIRE fails on it
     return op.result;
+}
+
+// A non-blocking TCP socket whose connect to a loopback port nobody listens on is refused (pending:
+// the connect returned EINPROGRESS); its pending error is what poll reports as PollEvents::error.
+inline int refused_socket() {
+    int probe = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(probe, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(probe, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(probe);  // the port is free again: nothing listens there
+    int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int r = ::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    REQUIRE(r == -1);
+    REQUIRE(errno == EINPROGRESS);
+    return s;
 }
 
 // A listening TCP socket on 127.0.0.1 (port chosen by the kernel), blocking, and its address.
