@@ -7,7 +7,7 @@
 // Lone tasks. A task a worker pushes onto its own EMPTY deque is usually awaited at once by the task
 // that spawned it and popped back within nanoseconds (spawn-then-await); waking a worker for it costs
 // the spawner a futex_wake and puts a spinning searcher beside it, for nothing (measured: 2 workers
-// ran spawn+await at 1.5x the time of 1 worker). So a lone task wakes nobody. It is still found:
+// ran spawn+await at about 1.6x the time of 1 worker). So a lone task wakes nobody. It is still found:
 //   - by a searcher, if one is looking (it takes a task that stays queued for one round);
 //   - by announce(): before the worker blocks in an Operation or a batch (a syscall, a futex wait),
 //     it wakes a worker for a task still in its deque; awaiting a task pops the deque first;
