@@ -2,7 +2,7 @@
 // so the client is the same for every server it measures and costs as little CPU as it can.
 //
 //   bench_net_client --server NAME=CMD [--server NAME=CMD ...] | --connect NAME=ADDR:PORT ...
-//                    [--conns 1,16] [--sizes 64,4096] [--msgs 20000] [--runs 7] [--http /PATH]
+//                    [--conns 1,16] [--sizes 64,4096] [--msgs 20000] [--runs 7] [--http /PATH] [--pin]
 //
 // --server starts CMD (words separated by spaces) and reads its first line, `listening on ADDR:PORT`
 // (the first line of the samples and of the bench servers); the server is killed (SIGTERM) at the end.
@@ -16,6 +16,13 @@
 // and with two or more servers the paired per-round ratio of each server but the last over the last
 // one (first/second with two), of the round trips per second:
 //   net.echo.<name>_over_<last>.k<K>.b<S>.ratio
+// For a server this program started, the CPU time it spent (all its threads, from
+// /proc/PID/task/*/schedstat) during the timed part, per round trip:
+//   net.echo.<name>.k<K>.b<S>.server_cpu_ns_per_rt
+// which does not depend on where the scheduler placed client and server (the wall-clock rate does: on
+// two vCPUs a round moves ±15 % with placement), and the paired ratio .server_cpu_ratio (lower is
+// cheaper). --pin puts this client on CPU 0 and every server it starts on CPU 1 (needs two CPUs), the
+// same placement for every server.
 // --http /PATH: instead of echo messages, each round trip is `GET /PATH HTTP/1.1` (keep-alive) and a
 // complete response (status 200, Content-Length body); figures net.http.<name>.k<K>.requests_per_s.
 // Rounds are interleaved: every round runs every configuration on every server, the server order
@@ -24,6 +31,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -63,6 +72,35 @@ bool parse_addr(std::string_view s, sockaddr_in& a) {
 }
 
 std::vector<Server> g_servers;
+bool g_pin = false;
+
+void pin_to(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (::sched_setaffinity(0, sizeof set, &set) != 0) bench::die("sched_setaffinity (--pin needs two CPUs)");
+}
+
+// CPU time in ns that process `pid` has run so far, all its threads (schedstat's first field); -1 when
+// unknown (a server this program did not start, or no schedstat in this kernel).
+double cpu_ns_of(pid_t pid) {
+    if (pid <= 0) return -1;
+    std::string dir = "/proc/" + std::to_string(pid) + "/task";
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return -1;
+    double total = 0;
+    bool any = false;
+    while (dirent* e = ::readdir(d)) {
+        if (e->d_name[0] == '.') continue;
+        FILE* f = std::fopen((dir + "/" + e->d_name + "/schedstat").c_str(), "r");
+        if (!f) continue;  // the thread exited
+        unsigned long long run = 0;
+        if (std::fscanf(f, "%llu", &run) == 1) { total += double(run); any = true; }
+        std::fclose(f);
+    }
+    ::closedir(d);
+    return any ? total : -1;
+}
 
 void kill_servers() {
     for (auto& s : g_servers)
@@ -93,6 +131,7 @@ Server start_server(const std::string& name, const std::string& cmd) {
     pid_t pid = ::fork();
     if (pid < 0) bench::die("fork");
     if (pid == 0) {
+        if (g_pin) pin_to(1);
         ::dup2(out, 1);
         std::vector<char*> argv;
         for (auto& w : words) argv.push_back(w.data());
@@ -192,8 +231,15 @@ bool http_reply_complete(Conn& c) {
     return true;
 }
 
-// Times `msgs` round trips on each of `k` connections to `a`; returns seconds.
-double run_once(const sockaddr_in& a, std::size_t k, std::uint64_t msgs, const Run& r, std::vector<char>& buf) {
+struct Timed {
+    double secs;
+    double server_cpu_ns;  // -1: unknown
+    double client_cpu_ns;
+};
+
+// Times `msgs` round trips on each of `k` connections to `s`: the wall time, and the server's CPU time.
+Timed run_once(const Server& s, std::size_t k, std::uint64_t msgs, const Run& r, std::vector<char>& buf) {
+    const sockaddr_in& a = s.addr;
     int ep = ::epoll_create1(EPOLL_CLOEXEC);
     if (ep < 0) bench::die("epoll_create1");
     std::vector<Conn> conns(k);
@@ -256,12 +302,14 @@ double run_once(const sockaddr_in& a, std::size_t k, std::uint64_t msgs, const R
         }
     };
     loop(1);  // untimed: every connection accepted and its first reply through
+    double c0 = cpu_ns_of(s.pid), m0 = cpu_ns_of(::getpid());
     double t0 = bench::now_ns();
     loop(msgs);
     double t1 = bench::now_ns();
+    double c1 = cpu_ns_of(s.pid), m1 = cpu_ns_of(::getpid());
     for (auto& c : conns) ::close(c.fd);
     ::close(ep);
-    return (t1 - t0) / 1e9;
+    return {(t1 - t0) / 1e9, c0 < 0 || c1 < 0 ? -1 : c1 - c0, m1 - m0};
 }
 
 std::vector<std::uint64_t> parse_list(std::string_view s) {
@@ -281,6 +329,9 @@ int main(int argc, char** argv) {
     bench::Args args{argc, argv};
     ::signal(SIGPIPE, SIG_IGN);
     std::atexit(kill_servers);
+    for (int i = 1; i < argc; ++i)
+        if (std::string_view(argv[i]) == "--pin") g_pin = true;
+    if (g_pin) pin_to(0);
     for (int i = 1; i + 1 < argc; ++i) {
         std::string_view a = argv[i], v = argv[i + 1];
         if (a != "--server" && a != "--connect") continue;
@@ -323,18 +374,30 @@ int main(int argc, char** argv) {
     const std::size_t ns = g_servers.size(), nc = configs.size();
     std::vector<std::vector<std::vector<double>>> rate(nc, std::vector<std::vector<double>>(ns));
     std::vector<std::vector<double>> ratio(nc * ns);  // [config * ns + server]: that server over the last one
+    std::vector<std::vector<std::vector<double>>> cpu(nc, std::vector<std::vector<double>>(ns));  // ns per round trip
+    std::vector<std::vector<double>> cpu_ratio(nc * ns);
+    std::vector<std::vector<std::vector<double>>> client_cpu(nc, std::vector<std::vector<double>>(ns));
     std::vector<char> buf(1 << 16);
     for (std::uint64_t round = 0; round <= runs; ++round) {  // round 0: untimed warm-up
         for (std::size_t ci = 0; ci < nc; ++ci) {
-            std::vector<double> per(ns);
+            std::vector<double> per(ns), per_cpu(ns);
             for (std::size_t j = 0; j < ns; ++j) {
                 std::size_t si = (j + round) % ns;
-                double secs = run_once(g_servers[si].addr, configs[ci].k, round ? msgs : std::min<std::uint64_t>(msgs, 100), configs[ci].r, buf);
-                per[si] = double(configs[ci].k) * double(round ? msgs : std::min<std::uint64_t>(msgs, 100)) / secs;
+                const std::uint64_t m = round ? msgs : std::min<std::uint64_t>(msgs, 100);
+                Timed t = run_once(g_servers[si], configs[ci].k, m, configs[ci].r, buf);
+                per[si] = double(configs[ci].k) * double(m) / t.secs;
+                per_cpu[si] = t.server_cpu_ns < 0 ? -1 : t.server_cpu_ns / (double(configs[ci].k) * double(m));
+                if (round) client_cpu[ci][si].push_back(t.client_cpu_ns / (double(configs[ci].k) * double(m)));
             }
             if (!round) continue;
-            for (std::size_t si = 0; si < ns; ++si) rate[ci][si].push_back(per[si]);
-            for (std::size_t si = 0; si + 1 < ns; ++si) ratio[ci * ns + si].push_back(per[si] / per[ns - 1]);
+            for (std::size_t si = 0; si < ns; ++si) {
+                rate[ci][si].push_back(per[si]);
+                if (per_cpu[si] >= 0) cpu[ci][si].push_back(per_cpu[si]);
+            }
+            for (std::size_t si = 0; si + 1 < ns; ++si) {
+                ratio[ci * ns + si].push_back(per[si] / per[ns - 1]);
+                if (per_cpu[si] > 0 && per_cpu[ns - 1] > 0) cpu_ratio[ci * ns + si].push_back(per_cpu[si] / per_cpu[ns - 1]);
+            }
         }
     }
     std::printf("config conns=%s msgs=%llu runs=%llu%s\n", std::string(args.get("--conns", "1,16")).c_str(),
@@ -350,10 +413,16 @@ int main(int argc, char** argv) {
                 for (double x : rate[ci][si]) mib.push_back(x * double(c.r.size) / (1024.0 * 1024.0));
                 bench::print_summary((base + ".mib_per_s").c_str(), "MiB/s", mib);
             }
+            if (!cpu[ci][si].empty()) bench::print_summary((base + ".server_cpu_ns_per_rt").c_str(), "ns", cpu[ci][si]);
+            bench::print_summary((base + ".client_cpu_ns_per_rt").c_str(), "ns", client_cpu[ci][si]);
         }
         for (std::size_t si = 0; si + 1 < ns; ++si) {
             std::string n = std::string(http ? "net.http." : "net.echo.") + g_servers[si].name + "_over_" + g_servers[ns - 1].name + cfg + ".ratio";
             bench::print_summary(n.c_str(), "x", ratio[ci * ns + si]);
+            if (!cpu_ratio[ci * ns + si].empty()) {
+                n.replace(n.size() - 6, 6, ".server_cpu_ratio");
+                bench::print_summary(n.c_str(), "x", cpu_ratio[ci * ns + si]);
+            }
         }
     }
     return 0;
