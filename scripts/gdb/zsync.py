@@ -119,14 +119,14 @@ def _registry():
 
             def describe(io, f=f):
                 where = "worker %d" % f.worker if f.worker != 0xFFFFFFFF else "worker -"
-                text = ("fiber %-5d %-9s %-9s" % (f.id, where, f.state)).rstrip()
+                rest = []
                 if f.state == "running" and f.worker < len(io.tids):
-                    text += " (LWP %d)" % io.tids[f.worker]
+                    rest.append("(LWP %d)" % io.tids[f.worker])
                 elif f.waits:
-                    text += " " + f.waits
+                    rest.append(f.waits)
                 if f.state not in ("running", "finishing"):
-                    text += "  ctx %#x" % f.ctx
-                return text
+                    rest.append("ctx %#x" % f.ctx)
+                return ("fiber %-5d %-9s %-9s" % (f.id, where, f.state) + "  ".join(rest)).rstrip()
             f.describe = describe
             io.fibers.append(f)
             f_at = _u(fb, 0x00, 8)
