@@ -71,6 +71,9 @@ public:
     const Stack& stack() const noexcept { return stack_; }
     // The saved frame while suspended (for debuggers: scripts/gdb/zsync.py zsync-fiber-bt), else nullptr.
     void* saved_context() const noexcept { return state_ == State::running ? nullptr : resume_at; }
+    // Where the saved context is stored, for the whole life of the fiber: a debugger reads it while the
+    // process is stopped (runtime/green/gdb_registry.hpp); stale while the fiber runs.
+    void* const* saved_context_slot() const noexcept { return &resume_at; }
 
     // The fiber running on this thread, or nullptr on the thread's own stack.
     static Fiber* current() noexcept;

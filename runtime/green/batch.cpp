@@ -17,6 +17,7 @@ module;
 #include "../pool/work_deque.hpp"
 #include "../pool/injector.hpp"
 #include "fiber/fiber.hpp"
+#include "gdb_registry.hpp"
 module zsync;
 #include "../detail/perform.hpp"
 #include "green_state.hpp"
@@ -84,10 +85,12 @@ void Sched::fiber_batch(Task* me, Operation* ops, std::size_t count) noexcept {
     me->lock.unlock();
     if (cancel_now)
         for (std::size_t i = 0; i < n; ++i) w->driver->cancel(tickets[i]);
-    me->waiting = &ops[0];
-    me->run_state = 2;
+    me->dbg.waiting = &ops[0];
+    me->dbg.waiting_count = static_cast<std::uint32_t>(count);
+    me->dbg.state = zsync_gdb_parked;
     me->fib->suspend(kPark());
-    me->waiting = nullptr;
+    me->dbg.waiting = nullptr;
+    me->dbg.waiting_count = 0;
     bool any_canceled = false;
     for (std::size_t i = 0; i < count; ++i)
         if (!ops[i].result && ops[i].result.error().is(Errc::canceled)) any_canceled = true;

@@ -22,6 +22,7 @@ module;
 #include "../pool/work_deque.hpp"
 #include "../pool/injector.hpp"
 #include "fiber/fiber.hpp"
+#include "gdb_registry.hpp"
 module zsync;
 #include "../detail/perform.hpp"
 #include "../detail/inline_task.hpp"

@@ -1,8 +1,8 @@
 // GreenThreadsIo's internal state: tasks (one fiber each), workers, the scheduler.
 // Include in the purview of a `module zsync;` unit, after perform.hpp; the global module fragment needs
 // <atomic> <cstdint> <memory> <mutex> <thread> <vector>, ../detail/{atomics,cancel_state}.hpp,
-// ../pool/{work_deque,injector}.hpp and fiber/fiber.hpp. Functions defined here are `inline` (module
-// purview: in-class definitions are not implicitly inline).
+// ../pool/{work_deque,injector}.hpp, fiber/fiber.hpp and gdb_registry.hpp. Functions defined here are
+// `inline` (module purview: in-class definitions are not implicitly inline).
 #pragma once
 
 namespace zsync::rt::green {
@@ -32,8 +32,10 @@ struct Task {
     Task* queue_next = nullptr;          // injector link
     Task* next = nullptr;                // group list
     Task* prev = nullptr;
-    Task* all_next = nullptr;            // the scheduler's list of live tasks (shutdown's sweep)
-    Task* all_prev = nullptr;
+    // The scheduler's list of live tasks (shutdown's sweep, under Sched::all_mu_), which is also what
+    // debuggers list (gdb_registry.hpp): links, id and context set once; state, worker and waiting
+    // written by whoever runs, parks or wakes the fiber (plain stores, read only by a debugger).
+    zsync_gdb_fiber dbg{nullptr, nullptr, nullptr, nullptr, nullptr, 0, UINT32_MAX, 0, zsync_gdb_created};
     Atomic<std::uint32_t> state{live};
     ThreadCancelState cs;                // requested (any thread) / delivered, protection (the fiber)
     SpinLock lock;                       // guards the four fields below
@@ -44,10 +46,7 @@ struct Task {
     const zsync::reactor::Ticket* batch_tickets = nullptr;
     std::size_t batch_count = 0;
     bool cancel_sent = false;
-    // For debuggers (scripts/gdb): what the fiber waits on, and where it last ran. Written by the fiber.
-    Operation* waiting = nullptr;
-    Worker* last_worker = nullptr;
-    std::uint8_t run_state = 0;          // 0 queued, 1 running, 2 parked, 3 finished (gdb only)
+    Worker* last_worker = nullptr;       // where it last ran (the migration count)
     fiber::FiberPtr fib;
     void* args = nullptr;
     void* result = nullptr;
@@ -78,7 +77,7 @@ struct Worker {
     Atomic<bool> left_loop{false};  // shutdown: the worker left its loop (its driver still lives)
     zsync::reactor::Kind driver_kind = zsync::reactor::Kind::automatic;
     bool searching = false;  // owner-only: counted in Sched::searching_
-    Task* current = nullptr;  // owner-only: the fiber it runs now (gdb)
+    Task* current = nullptr;  // owner-only: the fiber it runs now
     std::thread thread;
 };
 
@@ -154,8 +153,9 @@ private:
     Atomic<std::uint64_t> spawned_{0};
     Atomic<std::uint64_t> migrations_{0};
     Atomic<unsigned> next_wake_{0};
-    std::mutex all_mu_;  // guards the live-task list (shutdown's sweep)
-    Task* all_ = nullptr;
+    std::mutex all_mu_;  // guards the live-task list, gdb_.fibers (shutdown's sweep; debuggers list it)
+    zsync_gdb_io gdb_{};
+    std::unique_ptr<std::int32_t[]> worker_tids_;  // gdb_.worker_tids; slot i written by worker i at start
 };
 
 // The task whose fiber runs on the calling thread (null outside fibers) and the calling thread's

@@ -25,7 +25,8 @@
 //
 // Shutdown (~Sched), numbered:
 //   1. stopping = true under all_mu_: spawn() registers tasks under the same mutex after checking it,
-//      so a task is either in the live list for step 2 or refused (shut_down).
+//      so a task is either in the live list for step 2 or refused (shut_down). (The live list is
+//      gdb_.fibers, also what debuggers list: gdb_registry.hpp.)
 //   2. Request cancellation of every live task; repeat every 20 ms (a task that recancels, or that
 //      started a child after step 1 was refused and retried) until no task is live. A task that ignores
 //      cancellation keeps shutdown waiting: there is no safe way to stop a fiber running user code.
@@ -43,6 +44,7 @@ module;
 #include <memory>
 #include <mutex>
 #include <new>
+#include <string_view>
 #include <thread>
 #include <vector>
 #include "../detail/atomics.hpp"
@@ -50,6 +52,7 @@ module;
 #include "../pool/work_deque.hpp"
 #include "../pool/injector.hpp"
 #include "fiber/fiber.hpp"
+#include "gdb_registry.hpp"
 module zsync;
 #include "../detail/perform.hpp"
 #include "green_state.hpp"
@@ -68,6 +71,50 @@ std::size_t round_up(std::size_t n, std::size_t a) noexcept { return (n + a - 1)
 void fiber_body(fiber::Fiber& self, void*) {
     auto* t = static_cast<Task*>(self.arg());
     t->desc->start(t->args, t->result);  // never throws (TaskDescriptor::start)
+}
+
+// What a debugger shows of an Operation's arguments (gdb_registry.hpp): the handle, for the codes whose
+// argument struct starts with one; the futex word's address.
+zsync_gdb_arg gdb_arg_of(Op c) noexcept {
+    switch (c) {
+    case Op::read: case Op::write: case Op::pread: case Op::pwrite: case Op::readv: case Op::writev:
+    case Op::preadv: case Op::pwritev: case Op::close: case Op::fsync: case Op::dir_read: case Op::accept:
+    case Op::bind: case Op::listen: case Op::connect: case Op::send: case Op::recv: case Op::sendto:
+    case Op::recvfrom: case Op::shutdown: case Op::setsockopt: case Op::getsockname: case Op::getpeername:
+    case Op::poll:
+        return zsync_gdb_arg_fd;
+    case Op::futex_wait:
+        return zsync_gdb_arg_word;
+    default:
+        return zsync_gdb_arg_none;
+    }
+}
+// Those argument structs start with their handle, at the union's start (Operation::fd). offsetof on
+// Operation (not standard-layout: its Result) is what every compiler we build with does for it.
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Winvalid-offsetof"
+static_assert(offsetof(Operation::Rw, fd) == 0 && offsetof(Operation::DirRead, dir) == 0 &&
+              offsetof(Operation::Accept, fd) == 0 && offsetof(Operation::Bind, fd) == 0 &&
+              offsetof(Operation::SockInt, fd) == 0 && offsetof(Operation::Connect, fd) == 0 &&
+              offsetof(Operation::Msg, fd) == 0 && offsetof(Operation::MsgTo, fd) == 0 &&
+              offsetof(Operation::Name, fd) == 0 && offsetof(Operation::Poll, fd) == 0 &&
+              offsetof(Operation::Futex, word) == 0, "gdb_arg_of: the handle is the first argument");
+#pragma clang diagnostic pop
+
+void gdb_register(zsync_gdb_io& io) noexcept {
+    constexpr std::size_t n = static_cast<std::size_t>(Op::operation_count_);
+    static_assert(n <= zsync_gdb_max_ops, "gdb_registry.hpp: more Operation codes than the table holds");
+    gdb::OpInfo ops[n];
+    for (std::size_t i = 0; i < n; ++i) {
+        std::string_view name = op_name(static_cast<Op>(i));
+        ops[i] = gdb::OpInfo{name.data(), name.size(), gdb_arg_of(static_cast<Op>(i))};
+    }
+    static_assert(sizeof(Op) == 1, "zsync_gdb_root::op_code_offset names a one-byte code");
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Winvalid-offsetof"
+    gdb::add_io(io, ops, n, static_cast<std::uint16_t>(offsetof(Operation, code)),
+                static_cast<std::uint16_t>(offsetof(Operation, fd)));
+#pragma clang diagnostic pop
 }
 }  // namespace
 
@@ -95,6 +142,10 @@ Sched::Sched(Config c) : max_fibers_(c.max_fibers), kind_(c.reactor) {
         w->index = i;
         workers_.push_back(std::move(w));
     }
+    worker_tids_ = std::make_unique<std::int32_t[]>(n);  // zeroed
+    gdb_.worker_tids = worker_tids_.get();
+    gdb_.workers = n;
+    gdb_register(gdb_);
     for (auto& w : workers_) {
         Worker* wp = w.get();
         wp->thread = std::thread([this, wp] { worker_main(*wp); });
@@ -113,7 +164,7 @@ Sched::~Sched() {
     for (;;) {  // 2
         {
             std::lock_guard lock(all_mu_);
-            for (Task* t = all_; t; t = t->all_next) request_cancel(t);
+            for (zsync_gdb_fiber* f = gdb_.fibers; f; f = f->next) request_cancel(static_cast<Task*>(f->task));
         }
         if (live_.load(std::memory_order_acquire) == 0) break;  // acquire: the tasks' last writes
         for (int i = 0; i < 200 && live_.load(std::memory_order_acquire) != 0; ++i) {
@@ -131,6 +182,7 @@ Sched::~Sched() {
     }
     drivers_may_go_.store(true, std::memory_order_release);
     for (auto& w : workers_) w->thread.join();
+    gdb::remove_io(gdb_);
 }
 
 std::size_t Sched::stacks_cached() const noexcept { return stacks_->cached(); }
@@ -171,6 +223,9 @@ Task* Sched::make(const TaskStart& ts, Group* g, Errc& why) noexcept {
         return nullptr;
     }
     t->fib = std::move(*f);
+    t->dbg.task = t;
+    t->dbg.context = t->fib->saved_context_slot();
+    t->dbg.id = t->fib->id();
     t->desc = &d;
     t->group = g;
     t->sched = this;
@@ -191,9 +246,7 @@ bool Sched::spawn(Task* t) noexcept {
     {
         std::lock_guard lock(all_mu_);
         if (stopping()) return false;  // under the mutex: see shutdown step 1
-        t->all_next = all_;
-        if (all_) all_->all_prev = t;
-        all_ = t;
+        gdb::link(gdb_, t->dbg);
     }
     live_.fetch_add(1, std::memory_order_relaxed);  // relaxed: shutdown reads it after the mutex
     spawned_.fetch_add(1, std::memory_order_relaxed);
@@ -209,7 +262,7 @@ void Sched::push_local_or_inject(Task* t) noexcept {
 }
 
 void Sched::wake_local(Worker& w, Task* t) noexcept {
-    t->run_state = 0;
+    t->dbg.state = zsync_gdb_runnable;
     if (!w.deque.owner().push(t)) injector_.push(t);
     notify();
 }
@@ -257,7 +310,7 @@ bool performed_inline(Op c) noexcept {
 }  // namespace
 
 void Sched::fiber_yield(Task* me) noexcept {
-    me->run_state = 0;
+    me->dbg.state = zsync_gdb_runnable;
     me->fib->suspend(kYield);
 }
 
@@ -290,10 +343,12 @@ void Sched::fiber_operate(Task* me, Operation& op) noexcept {
     if (me->cancelable && me->cs.requested.load(std::memory_order_seq_cst) != 0) me->cancel_sent = cancel_now = true;
     me->lock.unlock();
     if (cancel_now) w->driver->cancel(k);
-    me->waiting = &op;
-    me->run_state = 2;
+    me->dbg.waiting = &op;
+    me->dbg.waiting_count = 1;
+    me->dbg.state = zsync_gdb_parked;
     me->fib->suspend(kPark());
-    me->waiting = nullptr;
+    me->dbg.waiting = nullptr;
+    me->dbg.waiting_count = 0;
     // A cancelled Operation delivered the request: consume it (once), as every cancel point does.
     if (!op.result && op.result.error().is(Errc::canceled) && me->cs.protection == Protection::unblocked &&
         me->cs.requested.exchange(0, std::memory_order_acq_rel) != 0) {  // acq_rel: as ThreadCancelState::take
@@ -321,12 +376,10 @@ ThreadCancelState& Sched::cancel_state() noexcept {
 }
 
 void Sched::complete(Task* t) noexcept {
-    t->run_state = 3;
+    t->dbg.state = zsync_gdb_finishing;
     {
         std::lock_guard lock(all_mu_);
-        if (t->all_prev) t->all_prev->all_next = t->all_next;
-        else all_ = t->all_next;
-        if (t->all_next) t->all_next->all_prev = t->all_prev;
+        gdb::unlink(gdb_, t->dbg);
     }
     if (Group* g = t->group) {
         t->desc->discard_result(t->result);
@@ -350,7 +403,8 @@ void Sched::complete(Task* t) noexcept {
 void Sched::run(Worker& w, Task* t) noexcept {
     if (t->last_worker && t->last_worker != &w) migrations_.fetch_add(1, std::memory_order_relaxed);
     t->last_worker = &w;
-    t->run_state = 1;
+    t->dbg.worker = w.index;
+    t->dbg.state = zsync_gdb_running;
     w.current = t;
     tls_task = t;
     void* why = t->fib->resume(t);
@@ -431,6 +485,7 @@ void Sched::park(Worker& w) noexcept {
 
 void Sched::worker_main(Worker& w) noexcept {
     tls_worker = &w;
+    worker_tids_[w.index] = current_tid();  // for debuggers: which thread runs this worker's fibers
     zsync::reactor::Options ro;
     ro.kind = kind_;
     zsync::reactor::Driver driver(ro);
