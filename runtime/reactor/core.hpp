@@ -50,6 +50,10 @@ struct Slot {
             iovec iov;
         } net;
         struct statx stx;
+        // The kernel's struct open_how (linux/openat2.h: three u64s, a stable ABI), for OPENAT2.
+        struct OpenHow {
+            std::uint64_t flags, mode, resolve;
+        } how;
         // futex_table.cpp: a waiter linked in the process-wide table (fields under its bucket's lock).
         struct Futex {
             const void* addr;

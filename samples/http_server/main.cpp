@@ -29,6 +29,7 @@
 #include <ctime>
 #include <optional>
 #include <pthread.h>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -179,14 +180,19 @@ zsync::Result<bool> send_file(zsync::Io io, zsync::TcpStream s, const Shared& sh
     } else {
         // The head and the first part of the body in one write; then the rest a chunk at a time. The
         // body is read with pread from the range's start (the file position is not used).
-        std::vector<std::byte> buf(head.size() + chunk);
+        // Sized to what this answer needs (a small file: one small block) and left uninitialised: a
+        // zeroed 64 KiB per request was 15 % of the server's CPU at 256 connections (perf, memset and
+        // the page faults of fresh heap).
+        const std::size_t cap = head.size() + static_cast<std::size_t>(std::min<std::uint64_t>(a.length, chunk));
+        std::unique_ptr<std::byte[]> storage(new std::byte[cap]);
+        std::span<std::byte> buf(storage.get(), cap);
         std::memcpy(buf.data(), head.data(), head.size());
         std::size_t filled = head.size();
         std::uint64_t offset = a.first, left = a.length;
         for (;;) {
             while (left > 0 && filled < buf.size()) {
                 std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(left, buf.size() - filled));
-                auto n = file->pread(io, std::span(buf).subspan(filled, want), offset);
+                auto n = file->pread(io, buf.subspan(filled, want), offset);
                 if (!n) { out = n.error(); break; }
                 if (*n == 0) { out = false; left = 0; break; }  // the file shrank: close after what we have
                 filled += *n;
@@ -195,7 +201,7 @@ zsync::Result<bool> send_file(zsync::Io io, zsync::TcpStream s, const Shared& sh
             }
             if (!out) break;
             if (filled > 0) {
-                if (auto w = s.write_all(io, std::span(buf).first(filled), zsync::Deadline::after(write_timeout)); !w) {
+                if (auto w = s.write_all(io, buf.first(filled), zsync::Deadline::after(write_timeout)); !w) {
                     out = w.error();
                     break;
                 }

@@ -33,6 +33,7 @@ module;
 #include <vector>
 #include <fcntl.h>
 #include <liburing.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -96,6 +97,7 @@ public:
             if (!io_uring_opcode_supported(probe, op)) { io_uring_free_probe(probe); why = "a required io_uring opcode is missing (kernel older than 5.6)"; return false; }
         for (unsigned i = 0; i < 256; ++i) supported_[i] = io_uring_opcode_supported(probe, static_cast<int>(i)) != 0;
         if (const char* f = std::getenv("ZSYNC_REACTOR_FUTEX"); f && std::string_view(f) == "table") force_futex_table_ = true;
+        if (const char* f = std::getenv("ZSYNC_TEST_NO_OPENAT2"); f && f[0] == '1') no_openat2_ = true;
         io_uring_free_probe(probe);
         wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (wake_fd_ < 0) { why = "eventfd failed"; return false; }
@@ -179,9 +181,16 @@ private:
         case Op::writev: case Op::preadv: case Op::pwritev: case Op::send: case Op::recv: case Op::sendto:
         case Op::recvfrom: case Op::accept: case Op::connect: case Op::close:
             return Route::ring;
-        // beneath: openat2's RESOLVE_BENEATH (or the checked fallback) runs on the offload pool.
-        case Op::open: return supported_[IORING_OP_OPENAT] && !op.open.options.beneath ? Route::ring : Route::offload;
-        case Op::stat: return supported_[IORING_OP_STATX] ? Route::ring : Route::offload;
+        // beneath: IORING_OP_OPENAT2 with RESOLVE_BENEATH (the kernel walks a cached path inline, as for
+        // OPENAT); without it, or with ZSYNC_TEST_NO_OPENAT2=1, BlockingIo's code on the offload pool.
+        case Op::open:
+            if (op.open.options.beneath) return supported_[IORING_OP_OPENAT2] && !no_openat2_ ? Route::ring : Route::offload;
+            return supported_[IORING_OP_OPENAT] ? Route::ring : Route::offload;
+        // The stat of an open descriptor (no path) walks nothing and reads in-memory inode data: fstat
+        // inline, where io_uring's STATX would always hand it to an io-wq thread (docs/reactor.md).
+        case Op::stat:
+            if (op.stat.path.len == 0 && op.stat.path.dir != cwd_handle) return Route::inline_call;
+            return supported_[IORING_OP_STATX] ? Route::ring : Route::offload;
         case Op::fsync: return supported_[IORING_OP_FSYNC] ? Route::ring : Route::offload;
         case Op::mkdir: return supported_[IORING_OP_MKDIRAT] ? Route::ring : Route::offload;
         case Op::remove: return supported_[IORING_OP_UNLINKAT] ? Route::ring : Route::offload;
@@ -281,6 +290,15 @@ private:
         case Op::poll: io_uring_prep_poll_add(sqe, op.poll_args.fd, static_cast<unsigned short>(poll_events_os(op.poll_args.events))); break;
         case Op::fsync: io_uring_prep_fsync(sqe, op.fd, op.datasync ? IORING_FSYNC_DATASYNC : 0); break;
         case Op::open:
+            if (op.open.options.beneath) {
+                // As BlockingIo's open_beneath (perform.cpp): mode only with O_CREAT, no magic links.
+                static_assert(sizeof(open_how) == sizeof(Slot::Scratch::OpenHow));
+                int flags = open_flags(op.open.options);
+                s.s.how = {static_cast<std::uint64_t>(flags), (flags & O_CREAT) ? op.open.options.mode : 0u,
+                           RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+                io_uring_prep_openat2(sqe, perform_detail::dir_fd(op.open.path.dir), path, reinterpret_cast<open_how*>(&s.s.how));
+                break;
+            }
             io_uring_prep_openat(sqe, perform_detail::dir_fd(op.open.path.dir), path, open_flags(op.open.options), op.open.options.mode);
             break;
         case Op::stat:
@@ -373,6 +391,16 @@ private:
                 return core_.finish(idx, std::uint64_t(0));
             if (op.code == Op::futex_wait && e == ETIMEDOUT) return core_.finish(idx, Error(Errc::timeout, op.code));
             if (op.code == Op::close && e == EINTR) return core_.finish(idx, std::uint64_t(0));
+            if (op.code == Op::open && op.open.options.beneath) {
+                // EAGAIN: a concurrent rename made the kernel give up (BlockingIo retries); ENOSYS: a
+                // filter refuses openat2 (BlockingIo falls back to its checked open). Either way,
+                // BlockingIo's code on the offload pool gives BlockingIo's result.
+                if (e == EAGAIN || e == ENOSYS) {
+                    s.where = Where::offload;
+                    return core_.offload().push(idx, s.gen, &op);
+                }
+                if (e == EXDEV) return core_.finish(idx, Error(Errc::outside_directory, op.code));
+            }
             return core_.finish(idx, Error::system(e, op.code));
         }
         auto& n = s.s.net;
@@ -411,6 +439,7 @@ private:
     std::uint64_t wake_buf_ = 0;
     bool supported_[256]{};
     bool force_futex_table_ = false;
+    bool no_openat2_ = false;  // ZSYNC_TEST_NO_OPENAT2=1: beneath opens take BlockingIo's fallback
     bool espipe_ = false;  // ZSYNC_REACTOR_FUTEX=table: test the table on io_uring too
     std::vector<std::uint32_t> backlog_;
     std::vector<std::uint64_t> cancel_backlog_;
