@@ -396,6 +396,10 @@ private:
                 // filter refuses openat2 (BlockingIo falls back to its checked open). Either way,
                 // BlockingIo's code on the offload pool gives BlockingIo's result.
                 if (e == EAGAIN || e == ENOSYS) {
+                    // A stop already asked for cannot reach the offload job (Core::cancel sends one
+                    // only): end it here, as cancelled.
+                    if (s.reason != Reason::none) return core_.finish(idx, Error(Errc::canceled, op.code));
+                    if (e == ENOSYS) no_openat2_ = true;  // as BlockingIo, remembered
                     s.where = Where::offload;
                     return core_.offload().push(idx, s.gen, &op);
                 }
