@@ -1,5 +1,6 @@
-// Helpers of the GreenThreadsIo tests: a pipe, leak-measured runs on a fresh backend.
+// Helpers of the GreenThreadsIo tests: a pipe, leak-measured runs on a fresh backend, the thread count.
 #pragma once
+#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <atomic>
@@ -44,6 +45,16 @@ bool no_leak(F&& work) {
     work();
     Usage after = usage_now();
     return before == after;
+}
+
+// Threads of this process (entries of /proc/self/task).
+inline int thread_count() {
+    int n = 0;
+    if (DIR* d = ::opendir("/proc/self/task")) {
+        while (dirent* e = ::readdir(d)) n += e->d_name[0] != '.';
+        ::closedir(d);
+    }
+    return n;
 }
 
 inline double ms_since(std::chrono::steady_clock::time_point t0) {

@@ -3,7 +3,6 @@
 // fibers need vm.max_map_count above 200,000: when it is lower and the test runs as root, it raises it
 // (to 262,144) and says so; otherwise it runs as many fibers as the limit allows and says that.
 #include <catch2/catch.hpp>
-#include <dirent.h>
 #include <cstdio>
 #include "green_support.hpp"
 
@@ -40,14 +39,6 @@ long resident_kib() {
         if (std::sscanf(line, "VmRSS: %ld kB", &v) == 1) break;
     std::fclose(f);
     return v;
-}
-int thread_count() {
-    int n = 0;
-    if (DIR* d = ::opendir("/proc/self/task")) {
-        while (dirent* e = ::readdir(d)) n += e->d_name[0] != '.';
-        ::closedir(d);
-    }
-    return n;
 }
 // How many fibers the mapping limit allows (raising it first when root).
 long fibers_allowed(long wanted) {
