@@ -15,8 +15,8 @@
 // Which Operation goes where (docs/reactor.md has the table): the ring for I/O, sockets, files, paths,
 // futex_wait (IORING_OP_FUTEX_WAIT, probed), poll (IORING_OP_POLL_ADD, single-shot); inline on the
 // driver thread for calls that never block (socket, bind, listen, setsockopt, names, shutdown,
-// socketpair, the fstat of an open descriptor); the offload pool for what the ring cannot do here (sendfile, copy_file_range, dir_read,
-// lookup, and any opcode the probe did not find).
+// socketpair, the fstat of an open descriptor); the offload pool for what the ring cannot do here
+// (sendfile, copy_file_range, dir_read, lookup, and any opcode the probe did not find).
 module;
 #include <atomic>
 #include <cerrno>
