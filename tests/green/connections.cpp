@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <cerrno>
+#include "child_report.hpp"
 #include <cstring>
 #include <string>
 #include "green_support.hpp"
@@ -307,14 +308,7 @@ Run echo_connections(std::size_t n, std::chrono::seconds limit) {
         ::close(lfd);
         ClientReport r;
         run_clients(port, n, limit, r);
-        const char* p = reinterpret_cast<const char*>(&r);
-        for (std::size_t left = sizeof r; left > 0;) {
-            ssize_t w = ::write(report[1], p, left);
-            if (w <= 0) ::_exit(2);
-            p += w;
-            left -= static_cast<std::size_t>(w);
-        }
-        ::_exit(0);
+        zsync_test::send_report_and_exit(report[1], r);
     }
     ::close(report[1]);
     if (pid < 0) {

@@ -29,6 +29,7 @@
 #include <cstdlib>
 #include <string>
 #include <vector>
+#include "child_report.hpp"
 #include "leak_check.hpp"
 #include "reactor_support.hpp"
 
@@ -353,15 +354,7 @@ Both hold_and_echo(Kind k, std::size_t n, Duration limit, Usage* before = nullpt
             connect_and_echo(k, l.addr, n, limit, out);
             out.after = usage_now();
         }
-        const char* p = reinterpret_cast<const char*>(&out);
-        std::size_t left = sizeof out;
-        while (left > 0) {
-            ssize_t w = ::write(report[1], p, left);
-            if (w <= 0) ::_exit(2);
-            p += w;
-            left -= static_cast<std::size_t>(w);
-        }
-        ::_exit(0);
+        zsync_test::send_report_and_exit(report[1], out);
     }
     ::close(report[1]);
     if (pid < 0) {
