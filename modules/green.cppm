@@ -62,7 +62,7 @@ public:
         std::size_t live_fibers;
         std::uint64_t spawned;
         std::uint64_t migrations;
-        std::size_t stacks_cached;
+        std::size_t stacks_cached;  // in the shared pool (each worker also keeps up to 16 of its own)
     };
     Stats stats() const noexcept;
 

@@ -31,6 +31,17 @@ Exec& current_exec() noexcept { return tl_current ? *tl_current : thread_exec();
 }
 
 std::atomic<std::uint64_t> g_next_id{1};  // relaxed: only uniqueness matters
+// Ids are taken from g_next_id in blocks per thread, so that making a fiber costs no atomic RMW
+// (a locked instruction is tens of ns on a shared VM): unique, increasing per thread, not dense.
+thread_local std::uint64_t tl_id_next = 0, tl_id_end = 0;
+std::uint64_t next_fiber_id() noexcept {
+    if (tl_id_next == tl_id_end) {
+        constexpr std::uint64_t block = 1024;
+        tl_id_next = g_next_id.fetch_add(block, std::memory_order_relaxed);
+        tl_id_end = tl_id_next + block;
+    }
+    return tl_id_next++;
+}
 
 // What every jump passes: who jumped (its new context goes there), to whom, and the payload.
 struct Message {
@@ -66,17 +77,26 @@ std::expected<FiberPtr, FiberError> Fiber::create(StackPool& pool, Body body, vo
         return std::unexpected(FiberError{EINVAL, "fiber create: the pool's stacks are too small for the switch"});
     auto stack = pool.acquire();
     if (!stack) return std::unexpected(stack.error());
-    std::byte* at = stack->top() - record;
-    auto* f = new (at) Fiber(pool, *stack, body, arg, name ? name : "fiber",
-                             g_next_id.fetch_add(1, std::memory_order_relaxed));
-    std::size_t usable = static_cast<std::size_t>(at - stack->bottom());
+    return create_on(pool, *stack, body, arg, name);
+}
+
+std::expected<FiberPtr, FiberError> Fiber::create_on(StackPool& pool, Stack stack, Body body, void* arg, const char* name) {
+    constexpr std::size_t record = (sizeof(Fiber) + 63) / 64 * 64;
+    if (body == nullptr || !stack || stack.usable_bytes < Fiber::min_stack_bytes) {
+        pool.release(stack);
+        return std::unexpected(FiberError{EINVAL, body == nullptr ? "fiber create: the body is null"
+                                                                  : "fiber create: the stack is too small for the switch"});
+    }
+    std::byte* at = stack.top() - record;
+    auto* f = new (at) Fiber(pool, stack, body, arg, name ? name : "fiber", next_fiber_id());
+    std::size_t usable = static_cast<std::size_t>(at - stack.bottom());
     f->resume_at = ctx::make<&Fiber::entry>(at, usable);
     if (f->resume_at == nullptr) {  // cannot happen after the size check; kept so a bad frame size is an error
         f->~Fiber();
-        pool.release(*stack);
+        pool.release(stack);
         return std::unexpected(FiberError{EINVAL, "fiber create: the stack is too small for the switch's frame"});
     }
-    make_fiber_state(f->san, stack->bottom(), usable);
+    make_fiber_state(f->san, stack.bottom(), usable);
     ensure_alt_stack();
     return FiberPtr(f);
 }
@@ -162,7 +182,7 @@ ctx::Transfer Fiber::unwind_on_top(ctx::Transfer t) {
     throw Unwind{};
 }
 
-void Fiber::destroy(Fiber* f) noexcept {
+Stack Fiber::end(Fiber* f) noexcept {
     if (f->state_ == State::running) misuse("zsync: destroying a running fiber (aborting)\n");
     if (f->state_ == State::suspended) {
         // Unwind its stack: Unwind is thrown from where it suspended, caught in entry(), which finishes.
@@ -181,10 +201,19 @@ void Fiber::destroy(Fiber* f) noexcept {
         f->error_ = nullptr;  // an exception that replaced the unwind is dropped with the fiber
     }
     destroy_fiber_state(f->san);
-    StackPool* pool = f->pool_;
     Stack stack = f->stack_;
     f->~Fiber();
-    pool->release(stack);
+    return stack;
+}
+
+void Fiber::destroy(Fiber* f) noexcept {
+    StackPool* pool = f->pool_;  // read before end(): the record lives on the stack
+    pool->release(end(f));
+}
+
+Stack Fiber::retire(FiberPtr p) noexcept {
+    Fiber* f = p.release();
+    return f ? end(f) : Stack{};
 }
 
 void FiberDeleter::operator()(Fiber* f) const noexcept { Fiber::destroy(f); }

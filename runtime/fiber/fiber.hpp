@@ -53,6 +53,14 @@ public:
     // EINVAL for a null body or a pool whose stacks are too small for the switch's frame and this
     // record; the pool's error when it has no stack. Allocates nothing but the stack.
     static std::expected<FiberPtr, FiberError> create(StackPool& pool, Body body, void* arg, const char* name);
+    // The same on `stack`, which came from pool.acquire() and passes to the fiber (back to the pool on
+    // failure). For a caller that keeps a cache of its own in front of the pool (GreenThreadsIo's
+    // workers: no lock per fiber); the fiber still returns the stack to `pool` if destroyed normally.
+    static std::expected<FiberPtr, FiberError> create_on(StackPool& pool, Stack stack, Body body, void* arg,
+                                                         const char* name);
+    // Destroys `f` (as the deleter does, unwinding it if suspended) and hands its stack to the caller
+    // instead of the pool; the caller must give it back to that pool (release) in the end.
+    static Stack retire(FiberPtr f) noexcept;
 
     // Switches from the caller (a thread or another fiber) into this fiber until it suspends or finishes.
     // Returns what suspend() passed (nullptr when the fiber finished). An exception that left body is
@@ -87,6 +95,7 @@ private:
     static ctx::Transfer unwind_on_top(ctx::Transfer t);
     static Exec* arrive(ctx::Transfer t);
     static void destroy(Fiber* f) noexcept;
+    static Stack end(Fiber* f) noexcept;  // destroy() without giving the stack back
 
     StackPool* pool_;
     Stack stack_;

@@ -11,7 +11,7 @@ extern "C" {
 // finds it in a shared library too.
 [[gnu::used, gnu::visibility("default")]] constinit zsync_gdb_root zsync_gdb_fibers{
     .magic = {'z', 's', 'y', 'n', 'c', 'g', 'd', 'b'},
-    .version = 1,
+    .version = 2,
     .op_count = 0,
     .ios = nullptr,
     .ios_made = 0,

@@ -1,17 +1,19 @@
 // The live fibers of every GreenThreadsIo, where a debugger can find them: scripts/gdb/zsync.py reads
 // them from the global `zsync_gdb_fibers` (commands zsync-fibers and zsync-fiber-bt, docs/fibers.md).
 //
-// Layout (version 1), read as raw memory so that it works without debug information (a Release build):
+// Layout (version 2), read as raw memory so that it works without debug information (a Release build):
 // every offset the script uses is checked below with static_assert; change one and bump the version.
 //
 //   zsync_gdb_fibers (root) --ios--> zsync_gdb_io --next--> zsync_gdb_io ...
-//                                       |fibers
+//                                       |fiber_lists: `lists` heads, `list_stride` bytes apart
 //                                       v
-//                                   zsync_gdb_fiber --next--> zsync_gdb_fiber ...
+//                                   head --> zsync_gdb_fiber --next--> zsync_gdb_fiber ...
 //
 // Cost: the root's list changes under one process-wide mutex when a GreenThreadsIo is made or
-// destroyed; an Io's fiber list changes under that Io's own mutex (Sched::all_mu_, already taken for
-// shutdown's sweep) when a fiber is spawned or finishes. The switch path takes no lock: it writes a
+// destroyed. An Io keeps one fiber list per worker (and one for spawns from other threads), each under
+// its own spin lock (Sched's shards, already taken for shutdown's sweep and the live count): a fiber is
+// linked into the list of the worker that spawned it and unlinked from the same list, so workers do not
+// contend for one lock. The switch path takes no lock: it writes a
 // fiber's `state`, `worker` and `waiting` with plain stores from the thread that runs or wakes it.
 // Nothing here synchronises anything; a debugger reads it while the process is stopped (a fiber caught
 // in the middle of an update may show its previous state).
@@ -34,7 +36,7 @@ enum zsync_gdb_state : std::uint8_t {
 
 // One fiber. Lives inside its task record (runtime/green/green_state.hpp, Task::dbg).
 struct zsync_gdb_fiber {
-    zsync_gdb_fiber* next;   // the Io's list (under its mutex)
+    zsync_gdb_fiber* next;   // its list (under that list's lock)
     zsync_gdb_fiber* prev;
     void* task;              // the green::Task that holds this node
     void* const* context;    // where the fiber's saved context is stored (valid while not running)
@@ -49,10 +51,12 @@ struct zsync_gdb_fiber {
 struct zsync_gdb_io {
     zsync_gdb_io* next;      // the root's list (under the process-wide mutex)
     zsync_gdb_io* prev;
-    zsync_gdb_fiber* fibers; // head of the live fibers (under the Io's mutex)
+    const void* fiber_lists; // the first list's head (a zsync_gdb_fiber*); the others follow
     const std::int32_t* worker_tids;  // worker i's thread id (Linux LWP), 0 until it started
     std::uint64_t id;        // 1, 2, ... in the order the Ios were made
     std::uint32_t workers;
+    std::uint32_t lists;       // how many fiber lists
+    std::uint32_t list_stride; // bytes from one list's head to the next one's
 };
 
 // Static facts about Operation (modules/operation.cppm) that the script needs without debug info.
@@ -65,7 +69,7 @@ enum : std::size_t { zsync_gdb_max_ops = 64, zsync_gdb_op_name_len = 24 };
 
 struct zsync_gdb_root {
     char magic[8];           // "zsyncgdb"
-    std::uint32_t version;   // 1: the layout of this file
+    std::uint32_t version;   // 2: the layout of this file
     std::uint32_t op_count;  // entries of op_names / op_args; 0 until the first Io was made
     zsync_gdb_io* ios;       // head of the live Ios
     std::uint64_t ios_made;  // the last id given
@@ -85,9 +89,10 @@ static_assert(offsetof(zsync_gdb_fiber, next) == 0x00 && offsetof(zsync_gdb_fibe
               offsetof(zsync_gdb_fiber, waiting) == 0x20 && offsetof(zsync_gdb_fiber, id) == 0x28 &&
               offsetof(zsync_gdb_fiber, worker) == 0x30 && offsetof(zsync_gdb_fiber, waiting_count) == 0x34 &&
               offsetof(zsync_gdb_fiber, state) == 0x38, "zsync_gdb_fiber: scripts/gdb/zsync.py's offsets");
-static_assert(offsetof(zsync_gdb_io, next) == 0x00 && offsetof(zsync_gdb_io, fibers) == 0x10 &&
+static_assert(offsetof(zsync_gdb_io, next) == 0x00 && offsetof(zsync_gdb_io, fiber_lists) == 0x10 &&
               offsetof(zsync_gdb_io, worker_tids) == 0x18 && offsetof(zsync_gdb_io, id) == 0x20 &&
-              offsetof(zsync_gdb_io, workers) == 0x28, "zsync_gdb_io: scripts/gdb/zsync.py's offsets");
+              offsetof(zsync_gdb_io, workers) == 0x28 && offsetof(zsync_gdb_io, lists) == 0x2c &&
+              offsetof(zsync_gdb_io, list_stride) == 0x30, "zsync_gdb_io: scripts/gdb/zsync.py's offsets");
 static_assert(offsetof(zsync_gdb_root, version) == 0x08 && offsetof(zsync_gdb_root, op_count) == 0x0c &&
               offsetof(zsync_gdb_root, ios) == 0x10 && offsetof(zsync_gdb_root, ios_made) == 0x18 &&
               offsetof(zsync_gdb_root, op_code_offset) == 0x20 && offsetof(zsync_gdb_root, op_fd_offset) == 0x22 &&
@@ -110,16 +115,16 @@ void add_io(zsync_gdb_io& io, const OpInfo* ops, std::size_t count, std::uint16_
 // Unlinks `io` (its fiber list must be empty or no longer used). Thread-safe.
 void remove_io(zsync_gdb_io& io) noexcept;
 
-// Links / unlinks a fiber at the head of `io`'s list. The caller holds the Io's mutex.
-inline void link(zsync_gdb_io& io, zsync_gdb_fiber& f) noexcept {
+// Links / unlinks a fiber at the head of one of an Io's lists. The caller holds that list's lock.
+inline void link(zsync_gdb_fiber*& head, zsync_gdb_fiber& f) noexcept {
     f.prev = nullptr;
-    f.next = io.fibers;
-    if (io.fibers) io.fibers->prev = &f;
-    io.fibers = &f;
+    f.next = head;
+    if (head) head->prev = &f;
+    head = &f;
 }
-inline void unlink(zsync_gdb_io& io, zsync_gdb_fiber& f) noexcept {
+inline void unlink(zsync_gdb_fiber*& head, zsync_gdb_fiber& f) noexcept {
     if (f.prev) f.prev->next = f.next;
-    else io.fibers = f.next;
+    else head = f.next;
     if (f.next) f.next->prev = f.prev;
     f.next = f.prev = nullptr;
 }

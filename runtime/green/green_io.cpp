@@ -2,9 +2,10 @@
 // Operation on the worker's reactor driver (the fiber parks); outside any fiber (a thread that is not a
 // worker) the Operation is the syscall on that thread under the foreground's cancellation state.
 //
-// Await and group await are waits on a futex word (the task's state, the group's count) through the
-// same path, so an awaiter may be a fiber on any worker or any other thread, and complete() wakes it
-// with futex_wake_os (the cross-backend rule, docs/architecture.md).
+// Await and group await from a fiber (of this or another GreenThreadsIo) park it on the task or group
+// (Sched::fiber_await_*: no reactor, no syscall); complete() makes it runnable. Any other thread waits on
+// the same word (the task's state, the group's count) with futex_wait, and complete() wakes it with
+// futex_wake_os (the cross-backend rule, docs/architecture.md).
 module;
 #include <atomic>
 #include <cerrno>
@@ -80,7 +81,7 @@ AnyFuture* g_async(void* ctx, const TaskStart& ts, void* result) noexcept {
         return nullptr;
     }
     inherit_request(s, t);
-    if (!s->spawn(t)) {
+    if (!s->spawn_async(t)) {
         d.relocate_args(ts.args, t->args);
         s->free_task(t);
         d.discard_args(ts.args);
@@ -115,9 +116,9 @@ void wait_done(Sched* s, Task* t) noexcept {
         return;
     }
     if (Task* me = G::current_task()) {
-        // Spawn-then-await: the child is queued before us on this worker, so one yield usually runs it.
-        me->sched->fiber_yield(me);
-        if (t->state.load(std::memory_order_acquire) & Task::done) return;  // acquire: as above
+        // Returns once t is done. A forwarded request was not consumed: it stays pending for the awaiter.
+        (void)me->sched->fiber_await_task(me, t, true);
+        return;
     }
     bool propagated = false;
     for (;;) {
@@ -155,7 +156,9 @@ void take(Sched* s, Task* t, void* result) noexcept {
 void g_await(void* ctx, AnyFuture* f, const TaskDescriptor&, void* result) noexcept {
     Task* t = reinterpret_cast<Task*>(f);
     Sched* s = sched_of(ctx);
-    wait_done(s, t);
+    // Spawn-then-await: the task usually is still the newest on this worker; it runs here, no switch.
+    Task* me = G::current_task();
+    if (!(me && s && s->run_awaited_here(me, t))) wait_done(s, t);
     take(s, t, result);
 }
 
@@ -229,14 +232,14 @@ Result<void> g_group_concurrent(void* ctx, GroupState& gs, const TaskStart& ts) 
     return Error(why, Op::group_concurrent);
 }
 
-void cancel_all(G::Group* g) noexcept {
-    std::lock_guard lock(g->lock);  // a listed task is alive: complete() unlinks under this lock
-    for (Task* t = g->head; t; t = t->next) Sched::request_cancel(t);
-}
-
 // Waits until the group's count is 0; `cancelable`: a request cancels the tasks (once) and the wait
 // goes on; returns whether that happened.
 bool wait_group(Sched* s, G::Group* g, bool cancelable) noexcept {
+    if (Task* me = G::current_task(); me && s) {
+        // acquire: the tasks' effects, when nothing is left to wait for.
+        if ((g->outstanding.load(std::memory_order_acquire) & G::Group::count_mask) == 0) return false;
+        return me->sched->fiber_await_group(me, g, cancelable);
+    }
     bool canceled = false;
     for (;;) {
         std::uint32_t n = g->outstanding.load(std::memory_order_acquire);  // acquire: the tasks' effects
@@ -252,7 +255,7 @@ bool wait_group(Sched* s, G::Group* g, bool cancelable) noexcept {
         Result<void> r = s->wait_word(&g->outstanding, n, cancelable && !canceled);
         if (!r && r.error().is(Errc::canceled) && cancelable && !canceled) {
             canceled = true;
-            cancel_all(g);
+            Sched::cancel_group(g);
         }
     }
     return canceled;
@@ -271,7 +274,7 @@ Result<void> g_group_await(void* ctx, GroupState& gs) noexcept {
 void g_group_cancel(void* ctx, GroupState& gs) noexcept {
     auto* g = static_cast<G::Group*>(gs.head);
     if (!g) return;
-    cancel_all(g);
+    Sched::cancel_group(g);
     (void)wait_group(sched_of(ctx), g, false);
     release_group(gs);
 }

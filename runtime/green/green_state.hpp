@@ -23,8 +23,11 @@ class Sched;
 // "cancel sent" a single decision. The reactor delivers the completion once, canceled or with its real
 // result if it finished first.
 struct Task {
-    // State word (a futex word): awaiters wait while it is not `done`; `waiter` tells complete() to wake.
-    enum : std::uint32_t { live = 0, done = 1, waiter = 2 };
+    // State word (a futex word): awaiters wait while it is not `done`. `waiter`: a thread sleeps on the
+    // word (complete() calls futex_wake_os); `fiber_waiter`: a fiber is parked on it, named by `awaiter`
+    // (complete() makes that fiber runnable: no syscall). Both bits are set only by a CAS that fails
+    // once `done` is set, so complete()'s exchange sees every waiter.
+    enum : std::uint32_t { live = 0, done = 1, waiter = 2, fiber_waiter = 4 };
 
     const TaskDescriptor* desc = nullptr;
     Group* group = nullptr;
@@ -32,7 +35,7 @@ struct Task {
     Task* queue_next = nullptr;          // injector link
     Task* next = nullptr;                // group list
     Task* prev = nullptr;
-    // The scheduler's list of live tasks (shutdown's sweep, under Sched::all_mu_), which is also what
+    // The scheduler's lists of live tasks (shutdown's sweep, under a Sched::Shard's lock), which is what
     // debuggers list (gdb_registry.hpp): links, id and context set once; state, worker and waiting
     // written by whoever runs, parks or wakes the fiber (plain stores, read only by a debugger).
     zsync_gdb_fiber dbg{nullptr, nullptr, nullptr, nullptr, nullptr, 0, UINT32_MAX, 0, zsync_gdb_created};
@@ -46,7 +49,14 @@ struct Task {
     const zsync::reactor::Ticket* batch_tickets = nullptr;
     std::size_t batch_count = 0;
     bool cancel_sent = false;
+    // What this fiber is parked on when it awaits a task or a group (set by the fiber before it suspends,
+    // cleared under `lock` after it resumed, so a request_cancel holding `lock` may forward to them:
+    // the fiber cannot free them meanwhile).
+    Task* awaiting_task = nullptr;
+    Group* awaiting_group = nullptr;
+    Task* awaiter = nullptr;             // the fiber parked on this task's completion (state has fiber_waiter)
     Worker* last_worker = nullptr;       // where it last ran (the migration count)
+    std::uint32_t shard = 0;             // the Sched::Shard whose list holds it (the spawner's)
     fiber::FiberPtr fib;
     void* args = nullptr;
     void* result = nullptr;
@@ -55,21 +65,34 @@ struct Task {
 
 // The backend side of a zsync::Group (GroupState::head). Freed by group_await/group_cancel only.
 struct Group {
-    static constexpr std::uint32_t waiter = 1u << 31;  // someone sleeps on `outstanding`
-    static constexpr std::uint32_t count_mask = waiter - 1;
+    static constexpr std::uint32_t waiter = 1u << 31;        // a thread sleeps on `outstanding`
+    static constexpr std::uint32_t fiber_waiter = 1u << 30;  // `awaiter`, a fiber, is parked on it
+    static constexpr std::uint32_t count_mask = fiber_waiter - 1;
     Atomic<std::uint32_t> outstanding{0};
+    Task* awaiter = nullptr;  // written before the CAS that sets fiber_waiter; read after the last decrement
     std::mutex lock;  // guards the list
     Task* head = nullptr;
     inline std::uint32_t count(std::memory_order mo) const noexcept { return outstanding.load(mo) & count_mask; }
 };
 
-// One worker thread: its deque (others steal from it), its reactor driver (made on the worker's own
-// thread), and the parking word: 0 awake, 1 blocked (or about to block) in its driver, 2 claimed by a
-// notify() that counted it as a searcher and woke its driver.
+// One worker thread: its two deques (others steal from both), its reactor driver (made on the worker's
+// own thread), and the parking word: 0 awake, 1 blocked (or about to block) in its driver, 2 claimed by
+// a notify() that counted it as a searcher and woke its driver.
 struct Worker {
     Sched* sched = nullptr;
     unsigned index = 0;
-    WorkDeque<Task> deque;
+    // `fresh`: tasks spawned here and awaiters whose task finished here; the owner pops the newest
+    // (depth first, as a work-first scheduler: what was just spawned is what is awaited next, and its
+    // data is in cache). `woken`: fibers that yielded or whose Operation completed; the owner takes the
+    // oldest (fair). Scheduler.cpp's header says how the worker chooses between them.
+    WorkDeque<Task> fresh;
+    WorkDeque<Task> woken;
+    unsigned fresh_streak = 0;  // owner-only: fresh tasks run in a row since the last look at `woken`
+    // Owner-only: stacks of fibers that finished here, reused by the next spawns here without the
+    // pool's lock; given back to the pool when the worker exits.
+    static constexpr unsigned stack_cache_size = 16;
+    fiber::Stack stack_cache[stack_cache_size];
+    unsigned stacks = 0;
     zsync::reactor::Driver* driver = nullptr;  // owned by the worker thread
     zsync::reactor::Handle handle{};           // valid once `ready`
     Atomic<std::uint32_t> parked{0};
@@ -96,6 +119,9 @@ public:
     Task* make(const TaskStart& ts, Group* g, Errc& why) noexcept;
     // Makes a new task runnable (after make()). False when shutting down (the task is untouched).
     bool spawn(Task* t) noexcept;
+    // spawn() for `async` (which may run its task later on the same worker): a task that is alone on
+    // its worker's fresh deque wakes nobody (see scheduler.cpp, "Lone tasks").
+    bool spawn_async(Task* t) noexcept;
     // A parked fiber's Operation completed (on the driver's thread, i.e. its worker): runnable again.
     void wake_local(Worker& w, Task* t) noexcept;
     // Requests cancellation of `t` from any thread; cancels its parked Operation once.
@@ -105,6 +131,20 @@ public:
     // Cancel point (except close) under the task's own state.
     void fiber_operate(Task* me, Operation& op) noexcept;
     void fiber_yield(Task* me) noexcept;
+    // Parks the fiber until `t` is done (no syscall when the waker is a worker). A request while parked
+    // (or pending on entry, if `cancelable` and unprotected) is forwarded to `t` once and stays pending
+    // for the awaiter. Returns whether it was forwarded.
+    bool fiber_await_task(Task* me, Task* t, bool cancelable) noexcept;
+    // Await of `t` (not started, no request of its own) when it is the newest task on this worker's
+    // fresh deque: pops it and runs it here, on the awaiter's fiber and under the awaiter's identity
+    // and cancellation state (as an inline child of BlockingIo), then completes it. False (nothing
+    // done) when `t` is not there or the awaiter's stack has less than 32 KiB left.
+    bool run_awaited_here(Task* me, Task* t) noexcept;
+    // Parks the fiber until the group's count is 0; a request (as above) cancels every task of the group
+    // once. Returns whether that happened (the request is then consumed: delivered).
+    bool fiber_await_group(Task* me, Group* g, bool cancelable) noexcept;
+    // Requests cancellation of every task of `g` (each alive while listed).
+    static void cancel_group(Group* g) noexcept;
     // All of `ops` submitted to this worker's driver at once (one io_uring_enter on io_uring), the fiber
     // parked until every one completed. One cancel point: a request cancels those not yet complete.
     void fiber_batch(Task* me, Operation* ops, std::size_t count) noexcept;
@@ -120,8 +160,8 @@ public:
     inline bool stopping() const noexcept { return stopping_.load(std::memory_order_seq_cst); }
     inline unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
     inline zsync::reactor::Kind reactor_kind() const noexcept { return kind_; }
-    inline std::size_t live() const noexcept { return live_.load(std::memory_order_relaxed); }
-    inline std::uint64_t spawned() const noexcept { return spawned_.load(std::memory_order_relaxed); }
+    std::size_t live() const noexcept;       // tasks spawned and not finished (a sum over the shards)
+    std::uint64_t spawned() const noexcept;
     inline std::uint64_t migrations() const noexcept { return migrations_.load(std::memory_order_relaxed); }
     std::size_t stacks_cached() const noexcept;
 
@@ -131,13 +171,18 @@ private:
     void worker_main(Worker& w) noexcept;
     void run(Worker& w, Task* t) noexcept;
     void complete(Task* t) noexcept;
+    bool register_task(Task* t) noexcept;    // into its shard's list; false once stopping
+    void unregister_task(Task* t) noexcept;  // out of it (the same shard)
     Task* find_work(Worker& w) noexcept;
     bool any_work() noexcept;
     void notify() noexcept;
     bool try_start_searching(Worker& w) noexcept;
     void stop_searching(Worker& w, bool found) noexcept;
     void park(Worker& w) noexcept;
-    void push_local_or_inject(Task* t) noexcept;
+    bool push_local_or_inject(Task* t) noexcept;  // true: onto this worker's fresh deque, which was empty
+    void arm_await(Worker& w, Task* me) noexcept;
+    static void wake_awaiter(Task* a) noexcept;
+    bool park_fiber(Task* me, const Atomic<std::uint32_t>& word, Task* t, Group* g, bool cancelable) noexcept;
 
     std::vector<std::unique_ptr<Worker>> workers_;
     Injector<Task> injector_;
@@ -149,11 +194,21 @@ private:
     Atomic<bool> exit_{false};
     Atomic<bool> drivers_may_go_{false};
     alignas(64) Atomic<std::uint32_t> searching_{0};
-    alignas(64) Atomic<std::size_t> live_{0};
-    Atomic<std::uint64_t> spawned_{0};
+    Atomic<std::uint32_t> parked_count_{0};  // workers in park(), counted before their last look for work
+    // The live tasks, one list per worker (tasks spawned there) and one more for other threads' spawns,
+    // so that workers do not contend for one lock. `head` first: debuggers read the heads
+    // `sizeof(Shard)` apart (gdb_registry.hpp). `live` and `spawned` change only under `mu`.
+    struct alignas(64) Shard {
+        zsync_gdb_fiber* head = nullptr;
+        SpinLock mu;
+        Atomic<std::size_t> live{0};       // read without the lock (relaxed) by the limit and stats
+        Atomic<std::uint64_t> spawned{0};
+    };
+    static_assert(offsetof(Shard, head) == 0, "gdb_registry.hpp: a list's head is at the start of its shard");
+    std::unique_ptr<Shard[]> shards_;
+    unsigned shard_count_ = 0;
     Atomic<std::uint64_t> migrations_{0};
     Atomic<unsigned> next_wake_{0};
-    std::mutex all_mu_;  // guards the live-task list, gdb_.fibers (shutdown's sweep; debuggers list it)
     zsync_gdb_io gdb_{};
     std::unique_ptr<std::int32_t[]> worker_tids_;  // gdb_.worker_tids; slot i written by worker i at start
 };

@@ -1,17 +1,38 @@
 // GreenThreadsIo's scheduler: workers, fibers, spawning, parking, waking and shutdown.
 //
-// Run queues. Each worker has a Chase-Lev deque (runtime/pool/work_deque.hpp). Everything runnable on a
-// worker goes to its deque: a fiber spawned there, a fiber whose Operation completed on its driver, a
-// fiber that yielded. The worker takes from the *top* of its own deque (the stealers' end: oldest first,
-// so a yield lets every fiber queued before it run and I/O wake-ups cannot starve older fibers) and
-// other workers steal from the same end. Spawns from threads that are not workers go to the injector.
+// Run queues. Each worker has two Chase-Lev deques (runtime/pool/work_deque.hpp):
+//   fresh  a task spawned on this worker, and a fiber whose awaited task (or group) finished here. The
+//          worker pops the *newest* (work first: spawn-then-await runs the child next, and a recursion
+//          such as fib goes depth first, so the number of live stacks stays near the recursion's depth
+//          instead of growing breadth first).
+//   woken  a fiber that yielded, and one whose Operation completed on this worker's driver. The worker
+//          takes the *oldest* (the stealers' end), so a yield lets every fiber queued before it run.
+// The worker prefers `fresh`, but after 32 fresh tasks in a row it takes one from `woken` first, so a
+// fiber that spawns and awaits in a loop cannot starve yields and I/O wake-ups. Other workers steal the
+// oldest of `fresh` (the largest pieces of a recursion), then of `woken`. Spawns from threads that are not workers
+// go to the injector.
+//
+// Lone tasks. `async` may run its task later on the spawner's worker, so a task pushed onto that
+// worker's empty `fresh` deque wakes nobody: spawn-then-await runs it at once on the same worker, with
+// no syscall and no other worker woken to find nothing (ThreadPoolIo's rule, docs/benchmarks.md). It is
+// still stolen by a worker that is searching anyway, and it runs as soon as its spawner waits, yields or
+// ends; only a spawner that computes without waiting keeps it queued meanwhile. A second queued task,
+// and every `concurrent` or group task, notifies as before.
+//
+// Awaiting a task or a group from a fiber parks the fiber without the reactor: it suspends with
+// kAwait, and the worker, back on its own stack (so the fiber is fully switched out), sets the task's
+// or group's fiber_waiter bit with a CAS, or requeues the fiber at once if the task is already done.
+// complete() sees the bit and pushes the awaiter onto its own worker's `fresh` deque (another
+// scheduler's fiber goes to that scheduler's injector). A thread that is not a fiber waits on the same
+// word with futex_wait; Select and the cross-backend rule still use that path.
 //
 // Parking, with no lost wake-up (the searching protocol of runtime/pool/scheduler.cpp, with the
 // driver as the place a worker sleeps). A worker with nothing runnable first turns its driver without
 // waiting, then searches (searching += 1, at most half the workers; rounds of find_work) and then parks:
-//   W: parked = 1 (seq_cst); fence; if any queue looks non-empty: undo; else driver.run_until(never);
-//      parked.exchange(0): if it was 2, a notify() counted W as searching (W now is a searcher).
-//   P (spawn/wake): push; fence; if searching == 0: searching += 1, then CAS some worker's parked
+//   W: parked = 1, parked_count += 1 (seq_cst); fence; if any queue looks non-empty: undo; else
+//      driver.run_until(never); parked_count -= 1; parked.exchange(0): if it was 2, a notify()
+//      counted W as searching (W now is a searcher).
+//   P (spawn/wake): push; fence; if searching == 0 and parked_count > 0: searching += 1, then CAS some worker's parked
 //      1 -> 2 and wake its driver (Handle::wake: an eventfd write or msg-ring; a wake that comes before
 //      the driver blocks is kept, so its wait returns at once); if none was parked, searching -= 1.
 // Of "push, read parked/searching" and "store parked, read queues" at least one side sees the other.
@@ -24,9 +45,9 @@
 // from where any worker may take it (a fiber may resume on another worker).
 //
 // Shutdown (~Sched), numbered:
-//   1. stopping = true under all_mu_: spawn() registers tasks under the same mutex after checking it,
-//      so a task is either in the live list for step 2 or refused (shut_down). (The live list is
-//      gdb_.fibers, also what debuggers list: gdb_registry.hpp.)
+//   1. stopping = true, then every shard's lock taken once: spawn() registers a task under its shard's
+//      lock after checking stopping, so a task is either in a live list for step 2 or refused
+//      (shut_down). (The live lists are also what debuggers list: gdb_registry.hpp.)
 //   2. Request cancellation of every live task; repeat every 20 ms (a task that recancels, or that
 //      started a child after step 1 was refused and retried) until no task is live. A task that ignores
 //      cancellation keeps shutdown waiting: there is no safe way to stop a fiber running user code.
@@ -65,6 +86,9 @@ thread_local Worker* tls_worker = nullptr;
 
 char yield_tag;
 void* const kYield = &yield_tag;
+char await_tag;
+void* const kAwait = &await_tag;
+constexpr unsigned kFreshStreak = 32;  // fresh tasks in a row before the worker looks at `woken` (header)
 
 std::size_t round_up(std::size_t n, std::size_t a) noexcept { return (n + a - 1) & ~(a - 1); }
 
@@ -145,6 +169,11 @@ Sched::Sched(Config c) : max_fibers_(c.max_fibers), kind_(c.reactor) {
     worker_tids_ = std::make_unique<std::int32_t[]>(n);  // zeroed
     gdb_.worker_tids = worker_tids_.get();
     gdb_.workers = n;
+    shard_count_ = n + 1;  // one per worker, then one for spawns from other threads
+    shards_ = std::make_unique<Shard[]>(shard_count_);
+    gdb_.fiber_lists = &shards_[0].head;
+    gdb_.lists = shard_count_;
+    gdb_.list_stride = sizeof(Shard);
     gdb_register(gdb_);
     for (auto& w : workers_) {
         Worker* wp = w.get();
@@ -157,21 +186,24 @@ Sched::Sched(Config c) : max_fibers_(c.max_fibers), kind_(c.reactor) {
 }
 
 Sched::~Sched() {
-    {
-        std::lock_guard lock(all_mu_);
-        stopping_.store(true, std::memory_order_seq_cst);  // 1
+    stopping_.store(true, std::memory_order_seq_cst);  // 1
+    for (unsigned i = 0; i < shard_count_; ++i) {  // registrations in flight end before the sweep
+        shards_[i].mu.lock();
+        shards_[i].mu.unlock();
     }
+    // Once stopping, a shard's count only goes down: a sum of 0 read one shard after another is exact.
+    auto none_live = [this] { return live() == 0; };
     for (;;) {  // 2
-        {
-            std::lock_guard lock(all_mu_);
-            for (zsync_gdb_fiber* f = gdb_.fibers; f; f = f->next) request_cancel(static_cast<Task*>(f->task));
+        for (unsigned i = 0; i < shard_count_; ++i) {
+            std::lock_guard lock(shards_[i].mu);
+            for (zsync_gdb_fiber* f = shards_[i].head; f; f = f->next) request_cancel(static_cast<Task*>(f->task));
         }
-        if (live_.load(std::memory_order_acquire) == 0) break;  // acquire: the tasks' last writes
-        for (int i = 0; i < 200 && live_.load(std::memory_order_acquire) != 0; ++i) {
+        if (none_live()) break;
+        for (int i = 0; i < 200 && !none_live(); ++i) {
             timespec ts{0, 100'000};
             ::nanosleep(&ts, nullptr);
         }
-        if (live_.load(std::memory_order_acquire) == 0) break;
+        if (none_live()) break;
     }
     exit_.store(true, std::memory_order_seq_cst);  // 3; seq_cst: before each worker's parked check
     // A driver may be woken only while it lives: each worker leaves its loop, says so (left_loop) and
@@ -190,7 +222,7 @@ std::size_t Sched::stacks_cached() const noexcept { return stacks_->cached(); }
 Task* Sched::make(const TaskStart& ts, Group* g, Errc& why) noexcept {
     const TaskDescriptor& d = *ts.descriptor;
     // relaxed: a limit, not a synchronisation; a few over it under a race is harmless.
-    if (max_fibers_ && live_.load(std::memory_order_relaxed) >= max_fibers_) {
+    if (max_fibers_ && live() >= max_fibers_) {
         why = Errc::concurrency_unavailable;
         return nullptr;
     }
@@ -207,14 +239,18 @@ Task* Sched::make(const TaskStart& ts, Group* g, Errc& why) noexcept {
     Task* t = ::new (mem) Task;
     t->block_size = static_cast<std::uint32_t>(total);
     t->block_align = static_cast<std::uint32_t>(align);
+    Worker* w = current_worker();
+    fiber::Stack cached = w && w->sched == this && w->stacks ? w->stack_cache[--w->stacks] : fiber::Stack{};
 #if defined(__cpp_exceptions)
     std::expected<fiber::FiberPtr, fiber::FiberError> f = std::unexpected(fiber::FiberError{ENOMEM, "fiber create"});
     try {
-        f = fiber::Fiber::create(*stacks_, &fiber_body, t, "zsync green task");
+        f = cached ? fiber::Fiber::create_on(*stacks_, cached, &fiber_body, t, "zsync green task")
+                   : fiber::Fiber::create(*stacks_, &fiber_body, t, "zsync green task");
     } catch (...) {
     }
 #else
-    auto f = fiber::Fiber::create(*stacks_, &fiber_body, t, "zsync green task");
+    auto f = cached ? fiber::Fiber::create_on(*stacks_, cached, &fiber_body, t, "zsync green task")
+                    : fiber::Fiber::create(*stacks_, &fiber_body, t, "zsync green task");
 #endif
     if (!f) {
         t->block_align = static_cast<std::uint32_t>(align);
@@ -242,35 +278,195 @@ void Sched::free_task(Task* t) noexcept {
     else ::operator delete(static_cast<void*>(t), static_cast<std::align_val_t>(align));
 }
 
+bool Sched::register_task(Task* t) noexcept {
+    Worker* w = current_worker();
+    t->shard = w && w->sched == this ? w->index : shard_count_ - 1;
+    Shard& sh = shards_[t->shard];
+    std::lock_guard lock(sh.mu);
+    if (stopping()) return false;  // under the lock: see shutdown step 1
+    gdb::link(sh.head, t->dbg);
+    // The counters change only under the lock: a load and a store each, no locked RMW (the lock's
+    // exchange is the one atomic RMW a spawn pays here). release: shutdown's acquire loads.
+    sh.live.store(sh.live.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    sh.spawned.store(sh.spawned.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    return true;
+}
+
+std::size_t Sched::live() const noexcept {
+    std::size_t n = 0;
+    for (unsigned i = 0; i < shard_count_; ++i) n += shards_[i].live.load(std::memory_order_acquire);  // acquire: see unregister_task
+    return n;
+}
+
+std::uint64_t Sched::spawned() const noexcept {
+    std::uint64_t n = 0;
+    for (unsigned i = 0; i < shard_count_; ++i) n += shards_[i].spawned.load(std::memory_order_relaxed);  // relaxed: a statistic
+    return n;
+}
+
 bool Sched::spawn(Task* t) noexcept {
-    {
-        std::lock_guard lock(all_mu_);
-        if (stopping()) return false;  // under the mutex: see shutdown step 1
-        gdb::link(gdb_, t->dbg);
-    }
-    live_.fetch_add(1, std::memory_order_relaxed);  // relaxed: shutdown reads it after the mutex
-    spawned_.fetch_add(1, std::memory_order_relaxed);
+    if (!register_task(t)) return false;
     push_local_or_inject(t);
     notify();
     return true;
 }
 
-void Sched::push_local_or_inject(Task* t) noexcept {
+bool Sched::spawn_async(Task* t) noexcept {
+    if (!register_task(t)) return false;
+    if (!push_local_or_inject(t)) notify();  // a lone task: its spawner's worker runs it (header)
+    return true;
+}
+
+bool Sched::push_local_or_inject(Task* t) noexcept {
     Worker* w = current_worker();
-    if (w && w->sched == this && w->deque.owner().push(t)) return;
+    if (w && w->sched == this) {
+        bool lone = w->fresh.owner().empty();
+        if (w->fresh.owner().push(t)) return lone;
+    }
     injector_.push(t);
+    return false;
 }
 
 void Sched::wake_local(Worker& w, Task* t) noexcept {
     t->dbg.state = zsync_gdb_runnable;
-    if (!w.deque.owner().push(t)) injector_.push(t);
+    if (!w.woken.owner().push(t)) injector_.push(t);
     notify();
+}
+
+void Sched::wake_awaiter(Task* a) noexcept {
+    a->dbg.state = zsync_gdb_runnable;
+    Sched* s = a->sched;
+    Worker* w = current_worker();
+    // No notify: this worker returns to its loop and pops it next (fresh is LIFO).
+    if (w && w->sched == s && w->fresh.owner().push(a)) return;
+    s->injector_.push(a);
+    s->notify();
+}
+
+void Sched::arm_await(Worker& w, Task* me) noexcept {
+    bool now;
+    if (Task* t = me->awaiting_task) {
+        t->awaiter = me;  // published by the CAS below; read by complete() only if it sees the bit
+        std::uint32_t v = t->state.load(std::memory_order_acquire);  // acquire: complete()'s result
+        for (;;) {
+            if (v & Task::done) { now = true; break; }
+            // acq_rel: complete()'s exchange either sees the bit (and our awaiter) or we see done.
+            if (t->state.compare_exchange_weak(v, v | Task::fiber_waiter, std::memory_order_acq_rel, std::memory_order_acquire)) { now = false; break; }
+        }
+    } else {
+        Group* g = me->awaiting_group;
+        g->awaiter = me;
+        std::uint32_t v = g->outstanding.load(std::memory_order_acquire);  // acquire: the tasks' effects
+        for (;;) {
+            if ((v & Group::count_mask) == 0) { now = true; break; }
+            // acq_rel: the last decrement either sees the bit or we see 0.
+            if (g->outstanding.compare_exchange_weak(v, v | Group::fiber_waiter, std::memory_order_acq_rel, std::memory_order_acquire)) { now = false; break; }
+        }
+    }
+    if (now) {
+        me->dbg.state = zsync_gdb_runnable;
+        if (!w.fresh.owner().push(me)) { injector_.push(me); notify(); }
+    }
+}
+
+bool Sched::fiber_await_task(Task* me, Task* t, bool cancelable) noexcept {
+    return park_fiber(me, t->state, t, nullptr, cancelable);
+}
+
+bool Sched::run_awaited_here(Task* me, Task* t) noexcept {
+    Worker* w = current_worker();
+    if (!w || w->sched != this || me->sched != this) return false;
+    // relaxed: a request for the child alone (Future::cancel, inherited) needs its own state: not here.
+    if (t->cs.requested.load(std::memory_order_relaxed) != 0) return false;
+    char here;
+    // The child's frames go on this stack: keep a margin so that a deep recursion of awaits cannot
+    // overflow where separate fibers would not.
+    if (static_cast<std::size_t>(&here - reinterpret_cast<char*>(me->fib->stack().bottom())) < 32 * 1024) return false;
+    Task* top = w->fresh.owner().pop();
+    if (top != t) {
+        if (top && !w->fresh.owner().push(top)) injector_.push(top);  // back where it was (cannot be full)
+        return false;
+    }
+    t->dbg.worker = w->index;
+    t->dbg.state = zsync_gdb_running;
+    ThreadCancelState& cs = me->cs;
+    const Protection saved_protection = cs.protection;
+    const bool saved_delivered = cs.delivered;
+    const std::uint32_t saved_deliveries = cs.deliveries;
+    cs.protection = Protection::unblocked;  // a task starts unprotected
+    cs.delivered = false;
+    t->desc->start(t->args, t->result);
+    // A request the child consumed was the awaiter's, passed on to what it awaits: it stays pending
+    // for the awaiter (as wait_done's forwarding leaves it).
+    if (cs.deliveries != saved_deliveries) cs.requested.store(1, std::memory_order_release);  // release: only the flag
+    cs.protection = saved_protection;
+    cs.delivered = saved_delivered;
+    fiber::Stack st = fiber::Fiber::retire(std::move(t->fib));  // never ran
+    // current_worker() again: the child may have parked, and this fiber resumed on another worker.
+    Worker* now = current_worker();
+    if (now->stacks < Worker::stack_cache_size) now->stack_cache[now->stacks++] = st;
+    else stacks_->release(st);
+    unregister_task(t);
+    // No exchange: nobody else waits on t (its one awaiter is this fiber). release: as complete()'s.
+    t->state.store(Task::done, std::memory_order_release);
+    return true;
+}
+
+bool Sched::fiber_await_group(Task* me, Group* g, bool cancelable) noexcept {
+    bool canceled = park_fiber(me, g->outstanding, nullptr, g, cancelable);
+    if (canceled) (void)me->cs.take();  // delivered by the group await (it reports canceled)
+    return canceled;
+}
+
+void Sched::cancel_group(Group* g) noexcept {
+    std::lock_guard lock(g->lock);  // a listed task is alive: complete() unlinks under this lock
+    for (Task* t = g->head; t; t = t->next) request_cancel(t);
+}
+
+bool Sched::park_fiber(Task* me, const Atomic<std::uint32_t>& word, Task* t, Group* g, bool cancelable) noexcept {
+    // What a debugger shows as the Operation this fiber waits on: a futex_wait on the word (never performed).
+    Operation shown = Operation::futex_wait(word, 0);
+    me->lock.lock();
+    me->awaiting_task = t;
+    me->awaiting_group = g;
+    me->cancel_sent = false;
+    me->cancelable = cancelable && me->cs.protection == Protection::unblocked;
+    // seq_cst: the other half of request_cancel's store (under the same lock, so either order works).
+    bool now = me->cancelable && me->cs.requested.load(std::memory_order_seq_cst) != 0;
+    if (now) me->cancel_sent = true;
+    me->lock.unlock();
+    if (now) {  // t and g are alive: this fiber frees them, after the wait
+        if (t) request_cancel(t);
+        else cancel_group(g);
+    }
+    me->dbg.waiting = &shown;
+    me->dbg.waiting_count = 1;
+    me->dbg.state = zsync_gdb_parked;
+    me->fib->suspend(kAwait);  // the worker arms the wait (arm_await) once we are switched out
+    me->dbg.waiting = nullptr;
+    me->dbg.waiting_count = 0;
+    me->lock.lock();  // after a request_cancel that holds it, which may still be forwarding to t or g
+    bool forwarded = me->cancel_sent;
+    me->awaiting_task = nullptr;
+    me->awaiting_group = nullptr;
+    me->cancelable = false;
+    me->lock.unlock();
+    return forwarded;
 }
 
 void Sched::request_cancel(Task* t) noexcept {
     // seq_cst: the fiber reads it under the lock below after publishing its ticket (either side sees the other).
     t->cs.requested.store(1, std::memory_order_seq_cst);
     t->lock.lock();
+    if ((t->awaiting_task || t->awaiting_group) && t->cancelable && !t->cancel_sent) {
+        // Parked awaiting a task or group: forward once, holding our lock so the awaiter (which clears
+        // these under it after resuming) cannot free them meanwhile.
+        t->cancel_sent = true;
+        if (t->awaiting_task) request_cancel(t->awaiting_task);
+        else cancel_group(t->awaiting_group);
+        t->lock.unlock();
+        return;
+    }
     if (t->parked_on && t->cancelable && !t->cancel_sent) {
         t->cancel_sent = true;
         Worker* w = t->parked_on;
@@ -375,12 +571,18 @@ ThreadCancelState& Sched::cancel_state() noexcept {
     return t ? t->cs : foreground_;
 }
 
-void Sched::complete(Task* t) noexcept {
+void Sched::unregister_task(Task* t) noexcept {
     t->dbg.state = zsync_gdb_finishing;
-    {
-        std::lock_guard lock(all_mu_);
-        gdb::unlink(gdb_, t->dbg);
-    }
+    Shard& sh = shards_[t->shard];
+    std::lock_guard lock(sh.mu);
+    gdb::unlink(sh.head, t->dbg);
+    // release: shutdown's acquire sees the task's body done. What complete() does after this (wake its
+    // awaiter, free a group task) touches only the task, its group and queues that outlive the workers.
+    sh.live.store(sh.live.load(std::memory_order_relaxed) - 1, std::memory_order_release);
+}
+
+void Sched::complete(Task* t) noexcept {
+    unregister_task(t);
     if (Group* g = t->group) {
         t->desc->discard_result(t->result);
         g->lock.lock();
@@ -391,13 +593,17 @@ void Sched::complete(Task* t) noexcept {
         free_task(t);
         // acq_rel: the group's owner, on seeing 0, may free g; everything above happened before.
         std::uint32_t old = g->outstanding.fetch_sub(1, std::memory_order_acq_rel);
-        if ((old & Group::count_mask) == 1 && (old & Group::waiter)) futex_wake_os(&g->outstanding, INT_MAX);
+        if ((old & Group::count_mask) == 1) {
+            // A parked fiber awaiter cannot free g before it is woken, so g->awaiter is still ours to read.
+            if (old & Group::fiber_waiter) wake_awaiter(g->awaiter);
+            else if (old & Group::waiter) futex_wake_os(&g->outstanding, INT_MAX);
+        }
     } else {
-        // acq_rel: release publishes the result to the awaiter; acquire sees whether it sleeps.
+        // acq_rel: release publishes the result to the awaiter; acquire sees whether it waits.
         std::uint32_t old = t->state.exchange(Task::done, std::memory_order_acq_rel);
-        if (old & Task::waiter) futex_wake_os(&t->state, INT_MAX);
+        if (old & Task::fiber_waiter) wake_awaiter(t->awaiter);  // t is not freed before its awaiter runs
+        else if (old & Task::waiter) futex_wake_os(&t->state, INT_MAX);
     }
-    live_.fetch_sub(1, std::memory_order_release);  // release: shutdown's acquire sees the task's end
 }
 
 void Sched::run(Worker& w, Task* t) noexcept {
@@ -411,34 +617,55 @@ void Sched::run(Worker& w, Task* t) noexcept {
     tls_task = nullptr;
     w.current = nullptr;
     if (t->fib->state() == fiber::Fiber::State::finished) {
-        t->fib.reset();  // the stack goes back to the pool now, not when the owner awaits
+        // The stack is reused now (by this worker's next spawn), not when the owner awaits.
+        fiber::Stack st = fiber::Fiber::retire(std::move(t->fib));
+        if (w.stacks < Worker::stack_cache_size) w.stack_cache[w.stacks++] = st;
+        else stacks_->release(st);
         complete(t);
         return;
     }
-    if (why == kYield && !w.deque.owner().push(t)) injector_.push(t);
+    if (why == kYield) {
+        if (!w.woken.owner().push(t)) injector_.push(t);
+    } else if (why == kAwait) {
+        arm_await(w, t);
+    }
     // kPark: the driver's completion makes it runnable (on_done).
 }
 
 Task* Sched::find_work(Worker& w) noexcept {
-    if (Task* t = w.deque.stealer().steal()) return t;  // oldest first (see the header)
+    // Newest fresh task first, oldest woken fiber after a streak (see the header).
+    // empty() first: pop() on an empty deque pays a fence.
+    if (w.fresh_streak < kFreshStreak && !w.fresh.owner().empty()) {
+        if (Task* t = w.fresh.owner().pop()) { ++w.fresh_streak; return t; }
+    }
+    w.fresh_streak = 0;
+    if (w.woken.stealer().maybe_nonempty())
+        if (Task* t = w.woken.stealer().steal()) return t;
+    if (!w.fresh.owner().empty())
+        if (Task* t = w.fresh.owner().pop()) return t;
     if (Task* t = injector_.pop()) return t;
     std::size_t n = workers_.size();
-    for (std::size_t i = 1; i < n; ++i)
-        if (Task* t = workers_[(w.index + i) % n]->deque.stealer().steal()) return t;
+    for (std::size_t i = 1; i < n; ++i) {
+        Worker& v = *workers_[(w.index + i) % n];
+        if (Task* t = v.fresh.stealer().steal()) return t;
+        if (Task* t = v.woken.stealer().steal()) return t;
+    }
     return nullptr;
 }
 
 bool Sched::any_work() noexcept {
     if (injector_.maybe_nonempty()) return true;
     for (auto& w : workers_)
-        if (w->deque.stealer().maybe_nonempty()) return true;
+        if (w->fresh.stealer().maybe_nonempty() || w->woken.stealer().maybe_nonempty()) return true;
     return false;
 }
 
 void Sched::notify() noexcept {
     fence_seq_cst();  // seq_cst: the push before this against a parking worker's store (see the header)
-    // relaxed: ordered by the fence.
-    if (searching_.load(std::memory_order_relaxed) != 0) return;
+    // relaxed: ordered by the fence. Nobody to wake when someone searches already or nobody is parked
+    // (a worker counts itself in parked_count_ before its last look at the queues, so one of the two
+    // sides sees the other); then no shared counter is written, which matters when every spawn notifies.
+    if (searching_.load(std::memory_order_relaxed) != 0 || parked_count_.load(std::memory_order_relaxed) == 0) return;
     searching_.fetch_add(1, std::memory_order_seq_cst);  // the count the woken worker takes over
     std::size_t n = workers_.size();
     unsigned start = next_wake_.fetch_add(1, std::memory_order_relaxed);  // relaxed: spreads wake-ups only
@@ -477,8 +704,10 @@ void Sched::stop_searching(Worker& w, bool found) noexcept {
 
 void Sched::park(Worker& w) noexcept {
     w.parked.store(1, std::memory_order_seq_cst);  // seq_cst: the parking protocol (see the header)
+    parked_count_.fetch_add(1, std::memory_order_seq_cst);  // seq_cst: before the re-check, as `parked`
     fence_seq_cst();
     if (!any_work() && !exit_.load(std::memory_order_seq_cst)) w.driver->run_until(Deadline::never());
+    parked_count_.fetch_sub(1, std::memory_order_relaxed);  // relaxed: only makes notify() look again
     // acq_rel: reads a claim by notify() (2), which counted this worker as a searcher.
     if (w.parked.exchange(0, std::memory_order_acq_rel) == 2) w.searching = true;
 }
@@ -525,6 +754,7 @@ void Sched::worker_main(Worker& w) noexcept {
         park(w);  // a claimed wake-up makes this worker a searcher: it looks again above
     }
     stop_searching(w, false);
+    while (w.stacks) stacks_->release(w.stack_cache[--w.stacks]);  // every task ended: nobody spawns here
     w.left_loop.store(true, std::memory_order_release);  // release: shutdown step 3
     while (!drivers_may_go_.load(std::memory_order_acquire)) std::this_thread::yield();  // acquire: no more wakes
     w.driver = nullptr;

@@ -43,7 +43,7 @@ def _frame_registers(ctx):
 
 
 # --- The registry (runtime/green/gdb_registry.hpp, version 1): offsets of its three records.
-_ROOT_MAGIC, _ROOT_VERSION = b"zsyncgdb", 1
+_ROOT_MAGIC, _ROOT_VERSION = b"zsyncgdb", 2
 _ROOT_SIZE = 0x64 + 64 * 24
 _STATES = {0: "created", 1: "runnable", 2: "running", 3: "parked", 4: "finishing"}
 _LIMIT = 1000000  # longest list walked (a process stopped mid-update may have a broken link)
@@ -97,39 +97,41 @@ def _registry():
     ios, seen, at = [], set(), _u(r, 0x10, 8)
     while at and at not in seen and len(seen) < _LIMIT:
         seen.add(at)
-        b = read(at, 0x30)
+        b = read(at, 0x38)
         io = _Io()
         io.id = _u(b, 0x20, 8)
         workers, tids_at = _u(b, 0x28, 4), _u(b, 0x18, 8)
         tids = read(tids_at, 4 * workers) if tids_at and workers else b""
         io.tids = [_u(tids, 4 * i, 4) for i in range(len(tids) // 4)]
         io.fibers = []
-        f_at = _u(b, 0x10, 8)
-        while f_at and f_at not in seen and len(seen) < _LIMIT:
-            seen.add(f_at)
-            fb = read(f_at, 0x40)
-            f = _Fiber()
-            f.id = _u(fb, 0x28, 8)
-            f.worker = _u(fb, 0x30, 4)
-            f.state = _STATES.get(fb[0x38], "state#%d" % fb[0x38])
-            slot = _u(fb, 0x18, 8)
-            f.ctx = _u(read(slot, 8), 0, 8) if slot else 0
-            op, count = _u(fb, 0x20, 8), _u(fb, 0x34, 4)
-            f.waits = waits_on(op, count) if op and f.state == "parked" else ""
+        lists_at, lists, stride = _u(b, 0x10, 8), _u(b, 0x2C, 4), _u(b, 0x30, 4)
+        heads = [_u(read(lists_at + i * stride, 8), 0, 8) for i in range(min(lists, 4096))] if lists_at else []
+        for f_at in heads:
+            while f_at and f_at not in seen and len(seen) < _LIMIT:
+                seen.add(f_at)
+                fb = read(f_at, 0x40)
+                f = _Fiber()
+                f.id = _u(fb, 0x28, 8)
+                f.worker = _u(fb, 0x30, 4)
+                f.state = _STATES.get(fb[0x38], "state#%d" % fb[0x38])
+                slot = _u(fb, 0x18, 8)
+                f.ctx = _u(read(slot, 8), 0, 8) if slot else 0
+                op, count = _u(fb, 0x20, 8), _u(fb, 0x34, 4)
+                f.waits = waits_on(op, count) if op and f.state == "parked" else ""
 
-            def describe(io, f=f):
-                where = "worker %d" % f.worker if f.worker != 0xFFFFFFFF else "worker -"
-                rest = []
-                if f.state == "running" and f.worker < len(io.tids):
-                    rest.append("(LWP %d)" % io.tids[f.worker])
-                elif f.waits:
-                    rest.append(f.waits)
-                if f.state not in ("running", "finishing"):
-                    rest.append("ctx %#x" % f.ctx)
-                return ("fiber %-5d %-9s %-9s" % (f.id, where, f.state) + "  ".join(rest)).rstrip()
-            f.describe = describe
-            io.fibers.append(f)
-            f_at = _u(fb, 0x00, 8)
+                def describe(io, f=f):
+                    where = "worker %d" % f.worker if f.worker != 0xFFFFFFFF else "worker -"
+                    rest = []
+                    if f.state == "running" and f.worker < len(io.tids):
+                        rest.append("(LWP %d)" % io.tids[f.worker])
+                    elif f.waits:
+                        rest.append(f.waits)
+                    if f.state not in ("running", "finishing"):
+                        rest.append("ctx %#x" % f.ctx)
+                    return ("fiber %-5d %-9s %-9s" % (f.id, where, f.state) + "  ".join(rest)).rstrip()
+                f.describe = describe
+                io.fibers.append(f)
+                f_at = _u(fb, 0x00, 8)
         ios.append(io)
         at = _u(b, 0x00, 8)
     return ios

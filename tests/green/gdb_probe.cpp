@@ -1,6 +1,7 @@
 // The program that green.gdb_fibers (gdb_fibers.py) stops in gdb. One worker, so the fibers' states at
-// the stop are certain: the worker takes its deque oldest first, so when `breaker` (spawned last) runs,
-// the recv fiber and the sleep fiber have parked, the yielding one waits in the deque behind it, and
+// the stop are certain whatever order the scheduler starts them in: `breaker` yields until the recv
+// and sleep fibers have said they are about to park (on one worker they then park before anything
+// else runs) and the yielding one has started (it is then in the run queue whenever breaker runs);
 // the root fiber is parked awaiting the group. Run alone, it ends in about a second.
 #include <sys/socket.h>
 #include <atomic>
@@ -20,17 +21,24 @@ __attribute__((noinline)) void zsync_gdb_probe_break() { asm volatile("" ::: "me
 
 namespace {
 std::atomic<bool> stop{false};
+std::atomic<int> in_place{0};  // the recv, sleep and yielding fibers, once each is where the listing expects it
 
 __attribute__((noinline)) void parked_in_recv(zsync::Io io, int fd) {
     std::byte b[1];
     zsync::Operation op = zsync::Operation::recv(fd, b);
+    in_place.fetch_add(1);
     (void)io.operate(op);
 }
-__attribute__((noinline)) void parked_in_sleep(zsync::Io io) { (void)io.sleep(1s); }
+__attribute__((noinline)) void parked_in_sleep(zsync::Io io) {
+    in_place.fetch_add(1);
+    (void)io.sleep(1s);
+}
 __attribute__((noinline)) void yielding(zsync::Io io) {
+    in_place.fetch_add(1);
     while (!stop.load(std::memory_order_relaxed)) (void)io.yield();
 }
-__attribute__((noinline)) void breaker(int peer) {
+__attribute__((noinline)) void breaker(zsync::Io io, int peer) {
+    while (in_place.load() < 3) (void)io.yield();
     zsync_gdb_probe_break();
     stop.store(true, std::memory_order_relaxed);
     (void)::send(peer, "x", 1, MSG_NOSIGNAL);  // ends the recv
@@ -47,7 +55,7 @@ int main() {
         if (auto s = g.concurrent(io, [fd = sv[0]](zsync::Io c) { parked_in_recv(c, fd); }); !s) return s;
         if (auto s = g.concurrent(io, [](zsync::Io c) { parked_in_sleep(c); }); !s) return s;
         if (auto s = g.concurrent(io, [](zsync::Io c) { yielding(c); }); !s) return s;
-        if (auto s = g.concurrent(io, [peer = sv[1]](zsync::Io) { breaker(peer); }); !s) return s;
+        if (auto s = g.concurrent(io, [peer = sv[1]](zsync::Io c) { breaker(c, peer); }); !s) return s;
         return g.await(io);
     });
     if (!r) {
