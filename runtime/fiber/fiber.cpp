@@ -43,14 +43,17 @@ std::uint64_t next_fiber_id() noexcept {
     return tl_id_next++;
 }
 
-// What every jump passes: who jumped (its new context goes there), to whom, and the payload.
-struct Message {
+}  // namespace
+
+// What every jump passes: who jumped (its new context goes there), to whom, the payload, and what the
+// arriving side runs once the sender's context is saved (switch_to's hook; null otherwise).
+struct Fiber::Message {
     Exec* sender;
     Exec* target;
     void* payload;
+    void (*after)(void*) = nullptr;
+    void* after_arg = nullptr;
 };
-
-}  // namespace
 
 
 Fiber* Fiber::current() noexcept {
@@ -107,21 +110,27 @@ Exec* Fiber::arrive(ctx::Transfer t) {
     m->sender->resume_at = t.from;
     fiber::arrive(m->target->san, &m->sender->san);
     set_current_guard(m->target->is_fiber ? &m->target->guard : nullptr);
-    return m->sender;
+    // The message lives on the sender's stack, which the hook may hand to another thread: read it first.
+    Exec* sender = m->sender;
+    // The sender is fully switched out now: from here on another thread may resume it.
+    if (m->after) m->after(m->after_arg);
+    return sender;
 }
 
-namespace {
-// Leaves `from` for `to` with `payload`; returns what the jump back delivers.
-void* switch_to(Exec& from, Exec& to, void* payload, bool from_finished, void* (*arrive)(ctx::Transfer)) {
-    leave(from.san, to.san, from_finished);
+void* Fiber::jump(Exec& from, Exec& to, void* payload, void (*after)(void*), void* after_arg, Exec** sender) {
+    leave(from.san, to.san, false);
     tl_current = to.is_fiber ? &to : nullptr;
-    Message m{&from, &to, payload};
+    Message m{&from, &to, payload, after, after_arg};
     void* target_ctx = to.resume_at;
     to.resume_at = nullptr;  // spent by this jump
     ctx::Transfer t = ctx::jump(target_ctx, &m);
-    return arrive(t);
+    // Read before arrive(): its hook may publish the sender, whose stack holds the message.
+    auto* back = static_cast<Message*>(t.data);
+    void* in = back->payload;
+    if (sender) *sender = back->sender;
+    arrive(t);
+    return in;
 }
-}  // namespace
 
 void* Fiber::resume(void* in) {
     if (state_ == State::running) misuse("zsync: Fiber::resume of a running fiber (aborting)\n");
@@ -130,14 +139,14 @@ void* Fiber::resume(void* in) {
     Exec& from = current_exec();
     resumer_ = &from;
     state_ = State::running;
-    void* out = switch_to(from, *this, in, false, [](ctx::Transfer t) -> void* {
-        auto* m = static_cast<Message*>(t.data);
-        Fiber::arrive(t);
-        return m->payload;
-    });
-    if (error_) {
-        auto e = std::move(error_);
-        error_ = nullptr;
+    Exec* back = nullptr;
+    void* out = jump(from, *this, in, nullptr, nullptr, &back);
+    // The fiber that came back: this one, or one it switched to (switch_to), which may have finished.
+    // Not `this`: after a switch_to it may run on another thread by now.
+    auto* f = static_cast<Fiber*>(back);
+    if (f->error_) {
+        auto e = std::move(f->error_);
+        f->error_ = nullptr;
         std::rethrow_exception(e);
     }
     return out;
@@ -146,11 +155,17 @@ void* Fiber::resume(void* in) {
 void* Fiber::suspend(void* out) {
     if (tl_current != static_cast<Exec*>(this)) misuse("zsync: Fiber::suspend outside its own fiber (aborting)\n");
     state_ = State::suspended;
-    return switch_to(*this, *resumer_, out, false, [](ctx::Transfer t) -> void* {
-        auto* m = static_cast<Message*>(t.data);
-        Fiber::arrive(t);
-        return m->payload;
-    });
+    return jump(*this, *resumer_, out, nullptr, nullptr, nullptr);
+}
+
+void* Fiber::switch_to(Fiber& next, void* in, void (*after)(void*), void* after_arg) {
+    if (tl_current != static_cast<Exec*>(this)) misuse("zsync: Fiber::switch_to outside its own fiber (aborting)\n");
+    if (&next == this || next.state_ == State::running || next.state_ == State::finished)
+        misuse("zsync: Fiber::switch_to a running or finished fiber (aborting)\n");
+    next.resumer_ = resumer_;
+    next.state_ = State::running;
+    state_ = State::suspended;
+    return jump(*this, next, in, after, after_arg, nullptr);
 }
 
 void Fiber::entry(ctx::Transfer t) {

@@ -72,6 +72,14 @@ public:
     // (destructors run); code that catches (...) must rethrow it.
     void* suspend(void* out = nullptr);
 
+    // Inside this fiber only: suspends it and switches straight into `next` (created or suspended, not
+    // this one): one switch instead of two through the resumer. `next` takes over this fiber's resumer,
+    // so its suspend() (or its end) returns to whoever resumed this one; that resume() returns then.
+    // `after(after_arg)` (may be null) runs on `next`'s side once this fiber's context is saved: the
+    // first moment another thread may resume this fiber, so the place to publish it (a queue push).
+    // Returns what the next resume() of this fiber passes, as suspend() does.
+    void* switch_to(Fiber& next, void* in, void (*after)(void*), void* after_arg);
+
     State state() const noexcept { return state_; }
     void* arg() const noexcept { return arg_; }
     const char* name() const noexcept { return guard.name; }
@@ -89,11 +97,14 @@ public:
 private:
     friend struct FiberDeleter;
     struct Unwind {};
+    struct Message;
 
     Fiber(StackPool& pool, Stack stack, Body body, void* arg, const char* name, std::uint64_t id) noexcept;
     static void entry(ctx::Transfer t);
     static ctx::Transfer unwind_on_top(ctx::Transfer t);
     static Exec* arrive(ctx::Transfer t);
+    // Leaves `from` for `to` with `payload`; returns what the jump back delivers, and who made it.
+    static void* jump(Exec& from, Exec& to, void* payload, void (*after)(void*), void* after_arg, Exec** sender);
     static void destroy(Fiber* f) noexcept;
     static Stack end(Fiber* f) noexcept;  // destroy() without giving the stack back
 

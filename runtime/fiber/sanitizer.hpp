@@ -52,6 +52,17 @@ struct EhGlobals {
     unsigned int uncaught = 0;
 };
 
+// This thread's __cxa_eh_globals, looked up once per thread: abi::__cxa_get_globals is a call through
+// the PLT and __tls_get_addr on every switch. Never inlined: a fiber may continue on another thread
+// after a switch, and a thread_local's address computed before the switch must not be reused after.
+[[gnu::noinline]] inline EhGlobals* eh_globals() noexcept {
+    // __cxa_eh_globals is opaque in <cxxabi.h>; its first two fields are EhGlobals' (Itanium C++ ABI).
+    // Its address is fixed for the thread's life (libstdc++: a thread_local; libc++abi: made once).
+    thread_local EhGlobals* g = nullptr;
+    if (!g) g = reinterpret_cast<EhGlobals*>(abi::__cxa_get_globals());
+    return g;
+}
+
 struct SwitchState {
     EhGlobals eh{};
     const void* stack_bottom = nullptr;  // lowest usable address (ASan); a thread's is learned on its first switch
@@ -89,8 +100,7 @@ inline void destroy_fiber_state(SwitchState& s) noexcept {
 // Just before the jump from `self` to `to`. `self_finished`: self is never resumed (ASan frees its fake
 // stack). Moves the C++ exception state: self's is saved, to's installed.
 ZSYNC_FIBER_UNINSTRUMENTED inline void leave(SwitchState& self, const SwitchState& to, bool self_finished) noexcept {
-    // __cxa_eh_globals is opaque in <cxxabi.h>; its first two fields are EhGlobals' (Itanium C++ ABI).
-    auto* g = reinterpret_cast<EhGlobals*>(abi::__cxa_get_globals());
+    EhGlobals* g = eh_globals();
     self.eh = *g;
     *g = to.eh;
 #if ZSYNC_FIBER_ASAN

@@ -156,9 +156,7 @@ void take(Sched* s, Task* t, void* result) noexcept {
 void g_await(void* ctx, AnyFuture* f, const TaskDescriptor&, void* result) noexcept {
     Task* t = reinterpret_cast<Task*>(f);
     Sched* s = sched_of(ctx);
-    // Spawn-then-await: the task usually is still the newest on this worker; it runs here, no switch.
-    Task* me = G::current_task();
-    if (!(me && s && s->run_awaited_here(me, t))) wait_done(s, t);
+    wait_done(s, t);  // spawn-then-await switches straight into t (Sched::fiber_await_task)
     take(s, t, result);
 }
 

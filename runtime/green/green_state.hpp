@@ -56,6 +56,7 @@ struct Task {
     Group* awaiting_group = nullptr;
     Task* awaiter = nullptr;             // the fiber parked on this task's completion (state has fiber_waiter)
     Worker* last_worker = nullptr;       // where it last ran (the migration count)
+    bool may_inline = false;             // started by `async`: its await may run it inline (inline_ok)
     std::uint32_t shard = 0;             // the Sched::Shard whose list holds it (the spawner's)
     fiber::FiberPtr fib;
     void* args = nullptr;
@@ -88,6 +89,14 @@ struct Worker {
     WorkDeque<Task> fresh;
     WorkDeque<Task> woken;
     unsigned fresh_streak = 0;  // owner-only: fresh tasks run in a row since the last look at `woken`
+    unsigned since_poll = 0;    // owner-only: fiber turns since the worker last reaped its driver
+    unsigned woken_in_turn = 0; // owner-only: fibers its driver's current turn made runnable
+    // Owner-only: fibers that yielded here while no worker was searching, oldest first. Not stealable,
+    // so a yield costs no atomic RMW; moved onto `woken` at each of the worker's own turns (every
+    // kPollEvery fiber turns) so that others can steal them from there.
+    static constexpr unsigned yield_ring_size = 16;
+    Task* yielded[yield_ring_size] = {};
+    unsigned yield_head = 0, yield_count = 0;
     // Owner-only: stacks of fibers that finished here, reused by the next spawns here without the
     // pool's lock; given back to the pool when the worker exits.
     static constexpr unsigned stack_cache_size = 16;
@@ -122,8 +131,10 @@ public:
     // spawn() for `async` (which may run its task later on the same worker): a task that is alone on
     // its worker's fresh deque wakes nobody (see scheduler.cpp, "Lone tasks").
     bool spawn_async(Task* t) noexcept;
-    // A parked fiber's Operation completed (on the driver's thread, i.e. its worker): runnable again.
+    // A parked fiber's Operation completed (on the driver's thread, i.e. its worker, inside a turn of
+    // its driver): runnable again, on w's `woken` deque; after_driver_turn notifies.
     void wake_local(Worker& w, Task* t) noexcept;
+    void after_driver_turn(Worker& w) noexcept;
     // Requests cancellation of `t` from any thread; cancels its parked Operation once.
     static void request_cancel(Task* t) noexcept;
 
@@ -133,13 +144,10 @@ public:
     void fiber_yield(Task* me) noexcept;
     // Parks the fiber until `t` is done (no syscall when the waker is a worker). A request while parked
     // (or pending on entry, if `cancelable` and unprotected) is forwarded to `t` once and stays pending
-    // for the awaiter. Returns whether it was forwarded.
+    // for the awaiter. Returns whether it was forwarded. When `t` has not started and is the newest
+    // task on this worker (spawn-then-await), it runs inline on this fiber (inline_ok, run_inline), or
+    // else the fiber switches straight into it.
     bool fiber_await_task(Task* me, Task* t, bool cancelable) noexcept;
-    // Await of `t` (not started, no request of its own) when it is the newest task on this worker's
-    // fresh deque: pops it and runs it here, on the awaiter's fiber and under the awaiter's identity
-    // and cancellation state (as an inline child of BlockingIo), then completes it. False (nothing
-    // done) when `t` is not there or the awaiter's stack has less than 32 KiB left.
-    bool run_awaited_here(Task* me, Task* t) noexcept;
     // Parks the fiber until the group's count is 0; a request (as above) cancels every task of the group
     // once. Returns whether that happened (the request is then consumed: delivered).
     bool fiber_await_group(Task* me, Group* g, bool cancelable) noexcept;
@@ -182,7 +190,24 @@ private:
     bool push_local_or_inject(Task* t) noexcept;  // true: onto this worker's fresh deque, which was empty
     void arm_await(Worker& w, Task* me) noexcept;
     static void wake_awaiter(Task* a) noexcept;
-    bool park_fiber(Task* me, const Atomic<std::uint32_t>& word, Task* t, Group* g, bool cancelable) noexcept;
+    // `direct`: a task popped from this worker's fresh deque that the fiber switches into (switch_direct)
+    // instead of suspending to the worker.
+    bool park_fiber(Task* me, const Atomic<std::uint32_t>& word, Task* t, Group* g, bool cancelable,
+                    Task* direct = nullptr) noexcept;
+    // An awaited task `t`, just popped, may run on the awaiter's fiber: an `async` task not started,
+    // with no request of its own, the awaiter unprotected, and 3/4 of the awaiter's stack free.
+    bool inline_ok(Task* me, Task* t) noexcept;
+    // Runs `t` on the awaiter's fiber under the awaiter's identity and cancellation state (as
+    // BlockingIo's inline child), then completes it.
+    void run_inline(Task* me, Task* t) noexcept;
+    Task* local_work(Worker& w) noexcept;  // this worker's own deques only (find_work's first step)
+    void enter(Worker& w, Task* t) noexcept;  // t becomes the fiber w runs (current, stats, debugger)
+    // On `me`'s fiber: passes w's turn to `next` (popped from w's deques) with one switch
+    // (Fiber::switch_to); after(me) runs once me is switched out. Returns when me is resumed.
+    void switch_direct(Worker& w, Task* me, Task* next, void (*after)(void*)) noexcept;
+    static void requeue_after_switch(void* me) noexcept;    // a yield's: onto the yield ring, or `woken`
+    void spill_yielded(Worker& w) noexcept;                 // the yield ring onto `woken`
+    static void arm_await_after_switch(void* me) noexcept;  // an await's: arm_await
 
     std::vector<std::unique_ptr<Worker>> workers_;
     Injector<Task> injector_;

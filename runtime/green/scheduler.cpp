@@ -89,6 +89,7 @@ void* const kYield = &yield_tag;
 char await_tag;
 void* const kAwait = &await_tag;
 constexpr unsigned kFreshStreak = 32;  // fresh tasks in a row before the worker looks at `woken` (header)
+constexpr unsigned kPollEvery = 32;    // fiber turns between two of the worker's own (driver, injector)
 
 std::size_t round_up(std::size_t n, std::size_t a) noexcept { return (n + a - 1) & ~(a - 1); }
 
@@ -312,6 +313,7 @@ bool Sched::spawn(Task* t) noexcept {
 }
 
 bool Sched::spawn_async(Task* t) noexcept {
+    t->may_inline = true;  // before the push that publishes it
     if (!register_task(t)) return false;
     if (!push_local_or_inject(t)) notify();  // a lone task: its spawner's worker runs it (header)
     return true;
@@ -330,7 +332,18 @@ bool Sched::push_local_or_inject(Task* t) noexcept {
 void Sched::wake_local(Worker& w, Task* t) noexcept {
     t->dbg.state = zsync_gdb_runnable;
     if (!w.woken.owner().push(t)) injector_.push(t);
-    notify();
+    ++w.woken_in_turn;  // the notify, if any, comes once after the turn (after_driver_turn)
+}
+
+void Sched::after_driver_turn(Worker& w) noexcept {
+    // One fiber woken and nothing else queued here: this worker runs it next itself, so waking another
+    // worker (a syscall on each side) would only make it migrate. More runnable than that: one notify
+    // for the whole turn (tokio does the same), not one per completion.
+    if (w.woken_in_turn == 0) return;
+    bool more = w.woken_in_turn > 1 || w.yield_count != 0 || !w.fresh.owner().empty() ||
+                w.woken.stealer().size_estimate() > 1;
+    w.woken_in_turn = 0;
+    if (more) notify();
 }
 
 void Sched::wake_awaiter(Task* a) noexcept {
@@ -370,37 +383,56 @@ void Sched::arm_await(Worker& w, Task* me) noexcept {
 }
 
 bool Sched::fiber_await_task(Task* me, Task* t, bool cancelable) noexcept {
-    return park_fiber(me, t->state, t, nullptr, cancelable);
-}
-
-bool Sched::run_awaited_here(Task* me, Task* t) noexcept {
+    // Spawn-then-await: `t` usually is still the newest task on this worker's fresh deque, which the
+    // worker would pop next anyway. Pop it here and run it inline (no switch at all) when that is as
+    // good as its own fiber (inline_ok), else switch straight into its fiber, skipping the worker.
+    Task* direct = nullptr;
     Worker* w = current_worker();
-    if (!w || w->sched != this || me->sched != this) return false;
-    // relaxed: a request for the child alone (Future::cancel, inherited) needs its own state: not here.
-    if (t->cs.requested.load(std::memory_order_relaxed) != 0) return false;
-    char here;
-    // The child's frames go on this stack: keep a margin so that a deep recursion of awaits cannot
-    // overflow where separate fibers would not.
-    if (static_cast<std::size_t>(&here - reinterpret_cast<char*>(me->fib->stack().bottom())) < 32 * 1024) return false;
-    Task* top = w->fresh.owner().pop();
-    if (top != t) {
-        if (top && !w->fresh.owner().push(top)) injector_.push(top);  // back where it was (cannot be full)
+    if (w && w->sched == this && me->sched == this && !w->fresh.owner().empty()) {
+        Task* top = w->fresh.owner().pop();
+        if (top == t) direct = t;
+        else if (top && !w->fresh.owner().push(top)) injector_.push(top);  // back where it was (cannot be full)
+    }
+    if (direct && inline_ok(me, t)) {
+        run_inline(me, t);
         return false;
     }
-    t->dbg.worker = w->index;
+    return park_fiber(me, t->state, t, nullptr, cancelable, direct);
+}
+
+bool Sched::inline_ok(Task* me, Task* t) noexcept {
+    // Only an `async` task that has not started: `fresh` also holds awaiters whose own wait ended (a
+    // started fiber, to be switched into, not run again), and `concurrent` promises a fiber of its own.
+    if (!t->may_inline || t->fib->state() != fiber::Fiber::State::created) return false;
+    // A protected awaiter: the child would run under its protection, where on its own fiber it starts
+    // unprotected (and a request pending for the awaiter must not reach it).
+    if (me->cs.protection != Protection::unblocked) return false;
+    // relaxed: a request for the child alone (Future::cancel, shutdown's sweep) is read by its own
+    // fiber only, so such a child gets one. A request that comes later while it runs inline reaches it
+    // through the awaiter: the sweep requests every live task, the awaiter too, and nobody else can
+    // name the child (its one Future is the awaiter's).
+    if (t->cs.requested.load(std::memory_order_relaxed) != 0) return false;
+    // The child's frames go on this stack: only while at least 3/4 of it is free (docs/backends.md),
+    // so a chain of inline awaits stops nesting long before the guard page.
+    // The frame address, not a local's: under ASan a local may live in a fake frame off this stack.
+    auto* here = static_cast<char*>(__builtin_frame_address(0));
+    const fiber::Stack& st = me->fib->stack();
+    auto* bottom = reinterpret_cast<char*>(st.bottom());
+    return here > bottom && static_cast<std::size_t>(here - bottom) >= st.usable_bytes / 4 * 3;
+}
+
+void Sched::run_inline(Task* me, Task* t) noexcept {
+    t->dbg.worker = me->dbg.worker;
     t->dbg.state = zsync_gdb_running;
+    // As BlockingIo's inline child: the awaiter's identity and cancellation state, one unit of
+    // concurrency. A request the child consumed was the awaiter's: re-armed for the awaiter.
     ThreadCancelState& cs = me->cs;
-    const Protection saved_protection = cs.protection;
-    const bool saved_delivered = cs.delivered;
-    const std::uint32_t saved_deliveries = cs.deliveries;
-    cs.protection = Protection::unblocked;  // a task starts unprotected
-    cs.delivered = false;
+    const std::uint32_t before = cs.deliveries;
     t->desc->start(t->args, t->result);
-    // A request the child consumed was the awaiter's, passed on to what it awaits: it stays pending
-    // for the awaiter (as wait_done's forwarding leaves it).
-    if (cs.deliveries != saved_deliveries) cs.requested.store(1, std::memory_order_release);  // release: only the flag
-    cs.protection = saved_protection;
-    cs.delivered = saved_delivered;
+    if (cs.deliveries != before) {
+        cs.delivered = true;
+        cs.recancel();
+    }
     fiber::Stack st = fiber::Fiber::retire(std::move(t->fib));  // never ran
     // current_worker() again: the child may have parked, and this fiber resumed on another worker.
     Worker* now = current_worker();
@@ -409,7 +441,6 @@ bool Sched::run_awaited_here(Task* me, Task* t) noexcept {
     unregister_task(t);
     // No exchange: nobody else waits on t (its one awaiter is this fiber). release: as complete()'s.
     t->state.store(Task::done, std::memory_order_release);
-    return true;
 }
 
 bool Sched::fiber_await_group(Task* me, Group* g, bool cancelable) noexcept {
@@ -423,7 +454,8 @@ void Sched::cancel_group(Group* g) noexcept {
     for (Task* t = g->head; t; t = t->next) request_cancel(t);
 }
 
-bool Sched::park_fiber(Task* me, const Atomic<std::uint32_t>& word, Task* t, Group* g, bool cancelable) noexcept {
+bool Sched::park_fiber(Task* me, const Atomic<std::uint32_t>& word, Task* t, Group* g, bool cancelable,
+                       Task* direct) noexcept {
     // What a debugger shows as the Operation this fiber waits on: a futex_wait on the word (never performed).
     Operation shown = Operation::futex_wait(word, 0);
     me->lock.lock();
@@ -442,7 +474,13 @@ bool Sched::park_fiber(Task* me, const Atomic<std::uint32_t>& word, Task* t, Gro
     me->dbg.waiting = &shown;
     me->dbg.waiting_count = 1;
     me->dbg.state = zsync_gdb_parked;
-    me->fib->suspend(kAwait);  // the worker arms the wait (arm_await) once we are switched out
+    if (direct) {
+        // arm_await runs on `direct`'s side once this fiber is switched out (it cannot find t done:
+        // t starts only after that).
+        switch_direct(*current_worker(), me, direct, &arm_await_after_switch);
+    } else {
+        me->fib->suspend(kAwait);  // the worker arms the wait (arm_await) once we are switched out
+    }
     me->dbg.waiting = nullptr;
     me->dbg.waiting_count = 0;
     me->lock.lock();  // after a request_cancel that holds it, which may still be forwarding to t or g
@@ -505,9 +543,52 @@ bool performed_inline(Op c) noexcept {
 }
 }  // namespace
 
+void Sched::switch_direct(Worker& w, Task* me, Task* next, void (*after)(void*)) noexcept {
+    enter(w, next);
+    me->fib->switch_to(*next->fib, next, after, me);
+    // Resumed, by run() (which set w.current and tls_task) or by another switch_direct, maybe elsewhere.
+}
+
+void Sched::requeue_after_switch(void* p) noexcept {
+    auto* me = static_cast<Task*>(p);
+    Worker& w = *current_worker();
+    Sched* s = me->sched;
+    // relaxed: a hint only; a searcher that misses this fiber finds it on `woken` after the next spill.
+    if (w.yield_count < Worker::yield_ring_size && s->searching_.load(std::memory_order_relaxed) == 0) {
+        w.yielded[(w.yield_head + w.yield_count++) % Worker::yield_ring_size] = me;
+        return;
+    }
+    if (!w.woken.owner().push(me)) s->injector_.push(me);
+}
+
+void Sched::spill_yielded(Worker& w) noexcept {
+    for (; w.yield_count; --w.yield_count) {
+        Task* t = w.yielded[w.yield_head];
+        w.yield_head = (w.yield_head + 1) % Worker::yield_ring_size;
+        if (!w.woken.owner().push(t)) injector_.push(t);
+    }
+}
+
+void Sched::arm_await_after_switch(void* p) noexcept {
+    auto* me = static_cast<Task*>(p);
+    me->sched->arm_await(*current_worker(), me);
+}
+
 void Sched::fiber_yield(Task* me) noexcept {
     me->dbg.state = zsync_gdb_runnable;
-    me->fib->suspend(kYield);
+    Worker& w = *current_worker();
+    // Between the worker's own turns (every kPollEvery fiber turns: it reaps its driver, then looks at
+    // the injector first), a yield passes the turn straight to what the worker would run next (its own
+    // deques, then the injector) with one switch, and returns at once when nothing else is runnable
+    // here (other workers' deques are theirs to run; a searching worker steals from this one).
+    if (++w.since_poll < kPollEvery) {
+        Task* next = local_work(w);
+        if (!next && injector_.maybe_nonempty()) next = injector_.pop();
+        if (next) return switch_direct(w, me, next, &requeue_after_switch);
+        me->dbg.state = zsync_gdb_running;
+        return;
+    }
+    (void)me->fib->suspend(kYield);
 }
 
 void Sched::fiber_operate(Task* me, Operation& op) noexcept {
@@ -518,9 +599,8 @@ void Sched::fiber_operate(Task* me, Operation& op) noexcept {
         return;
     }
     if (op.code == Op::yield) {
-        fiber_yield(me);
         op.result = std::uint64_t(0);
-        return;
+        return fiber_yield(me);  // a tail call: fewer returns mispredicted after the switch
     }
     if (op.code == Op::nop) {
         op.result = std::uint64_t(0);
@@ -606,14 +686,20 @@ void Sched::complete(Task* t) noexcept {
     }
 }
 
-void Sched::run(Worker& w, Task* t) noexcept {
+void Sched::enter(Worker& w, Task* t) noexcept {
     if (t->last_worker && t->last_worker != &w) migrations_.fetch_add(1, std::memory_order_relaxed);
     t->last_worker = &w;
     t->dbg.worker = w.index;
     t->dbg.state = zsync_gdb_running;
     w.current = t;
     tls_task = t;
+}
+
+void Sched::run(Worker& w, Task* t) noexcept {
+    enter(w, t);
     void* why = t->fib->resume(t);
+    // The fiber that came back: t, or the last one a switch_direct passed the turn to.
+    t = w.current;
     tls_task = nullptr;
     w.current = nullptr;
     if (t->fib->state() == fiber::Fiber::State::finished) {
@@ -625,6 +711,7 @@ void Sched::run(Worker& w, Task* t) noexcept {
         return;
     }
     if (why == kYield) {
+        spill_yielded(w);  // they yielded before t: ahead of it
         if (!w.woken.owner().push(t)) injector_.push(t);
     } else if (why == kAwait) {
         arm_await(w, t);
@@ -632,7 +719,7 @@ void Sched::run(Worker& w, Task* t) noexcept {
     // kPark: the driver's completion makes it runnable (on_done).
 }
 
-Task* Sched::find_work(Worker& w) noexcept {
+Task* Sched::local_work(Worker& w) noexcept {
     // Newest fresh task first, oldest woken fiber after a streak (see the header).
     // empty() first: pop() on an empty deque pays a fence.
     if (w.fresh_streak < kFreshStreak && !w.fresh.owner().empty()) {
@@ -641,8 +728,23 @@ Task* Sched::find_work(Worker& w) noexcept {
     w.fresh_streak = 0;
     if (w.woken.stealer().maybe_nonempty())
         if (Task* t = w.woken.stealer().steal()) return t;
+    if (w.yield_count) {
+        Task* t = w.yielded[w.yield_head];
+        w.yield_head = (w.yield_head + 1) % Worker::yield_ring_size;
+        --w.yield_count;
+        return t;
+    }
     if (!w.fresh.owner().empty())
         if (Task* t = w.fresh.owner().pop()) return t;
+    return nullptr;
+}
+
+Task* Sched::find_work(Worker& w) noexcept {
+    // Right after the worker's own turn (and when it was idle) the injector comes first, so fibers that
+    // keep their worker busy (yielding, or spawning) cannot keep spawns from other threads waiting.
+    if (w.since_poll == 0 && injector_.maybe_nonempty())
+        if (Task* t = injector_.pop()) return t;
+    if (Task* t = local_work(w)) return t;
     if (Task* t = injector_.pop()) return t;
     std::size_t n = workers_.size();
     for (std::size_t i = 1; i < n; ++i) {
@@ -710,6 +812,7 @@ void Sched::park(Worker& w) noexcept {
     parked_count_.fetch_sub(1, std::memory_order_relaxed);  // relaxed: only makes notify() look again
     // acq_rel: reads a claim by notify() (2), which counted this worker as a searcher.
     if (w.parked.exchange(0, std::memory_order_acq_rel) == 2) w.searching = true;
+    after_driver_turn(w);  // no longer parked: its notify cannot pick this worker
 }
 
 void Sched::worker_main(Worker& w) noexcept {
@@ -723,20 +826,28 @@ void Sched::worker_main(Worker& w) noexcept {
     w.driver_kind = driver.kind();
     w.ready.store(true, std::memory_order_release);  // release: the handle, for the constructor
     constexpr int spin_rounds = 16;
-    unsigned since_poll = 0;
     for (;;) {
         if (Task* t = find_work(w)) {
             stop_searching(w, true);
             run(w, t);
-            // A worker that always has runnable fibers still reaps its driver (one turn per 32 runs).
-            if (++since_poll >= 32) {
-                since_poll = 0;
-                if (driver.in_flight()) driver.poll();
+            // A worker that always has runnable fibers still reaps its driver (one turn per kPollEvery
+            // fiber turns, counting the ones fiber_yield passes on directly).
+            if (++w.since_poll >= kPollEvery) {
+                w.since_poll = 0;
+                spill_yielded(w);
+                if (driver.in_flight()) {
+                    driver.poll();
+                    after_driver_turn(w);
+                }
             }
             continue;
         }
-        since_poll = 0;
-        if (driver.in_flight() && driver.poll() > 0) continue;
+        w.since_poll = 0;
+        if (driver.in_flight()) {
+            std::size_t n = driver.poll();
+            after_driver_turn(w);
+            if (n > 0) continue;
+        }
         if (exit_.load(std::memory_order_seq_cst)) break;
         Task* found = nullptr;
         if (try_start_searching(w)) {

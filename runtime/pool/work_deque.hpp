@@ -71,6 +71,7 @@ public:
             return item;
         }
         bool maybe_nonempty() const noexcept { return d_->size() > 0; }
+        std::int64_t size_estimate() const noexcept { return d_->size(); }  // racy, as maybe_nonempty
         // Which item is the oldest: its position, a racy estimate (relaxed). It moves on whenever that
         // item is taken, by a steal or by the owner popping the last element, so a position seen twice
         // a while apart means the same item sat there all along.
