@@ -10,7 +10,16 @@
 // The worker prefers `fresh`, but after 32 fresh tasks in a row it takes one from `woken` first, so a
 // fiber that spawns and awaits in a loop cannot starve yields and I/O wake-ups. Other workers steal the
 // oldest of `fresh` (the largest pieces of a recursion), then of `woken`. Spawns from threads that are not workers
-// go to the injector.
+// go to the injector. Every kPollEvery (32) fiber turns the worker takes a turn of its own: it reaps its
+// driver, moves its yield ring onto `woken`, and then looks at the injector before its own deques.
+//
+// Direct switches. A fiber that yields, or awaits the task on top of its worker's `fresh` deque, does
+// not switch back to the worker to have it pick the next fiber: it picks that fiber itself (the one the
+// worker would have picked) and switches straight into it (Fiber::switch_to), which inherits the
+// worker as its resumer. What the worker would have done with the leaving fiber (queue a yielder, arm
+// an await) runs on the arriving side, once the leaving fiber is fully switched out. A yielder goes to
+// the worker's yield ring (owner-only, no atomic RMW) unless some worker is searching; a yield with
+// nothing else runnable here returns at once. run() learns which fiber came back from `current`.
 //
 // Lone tasks. `async` may run its task later on the spawner's worker, so a task pushed onto that
 // worker's empty `fresh` deque wakes nobody: spawn-then-await runs it at once on the same worker, with
@@ -19,9 +28,11 @@
 // ends; only a spawner that computes without waiting keeps it queued meanwhile. A second queued task,
 // and every `concurrent` or group task, notifies as before.
 //
-// Awaiting a task or a group from a fiber parks the fiber without the reactor: it suspends with
-// kAwait, and the worker, back on its own stack (so the fiber is fully switched out), sets the task's
-// or group's fiber_waiter bit with a CAS, or requeues the fiber at once if the task is already done.
+// Awaiting a task or a group from a fiber parks the fiber without the reactor (an `async` task not
+// yet started and on top of `fresh` may instead run inline: inline_ok says when): it suspends with
+// kAwait (or switches into the awaited task, above), and the worker (or the arriving fiber), once the
+// awaiter is fully switched out, sets the task's or group's fiber_waiter bit with a CAS, or requeues
+// the awaiter at once if the task is already done.
 // complete() sees the bit and pushes the awaiter onto its own worker's `fresh` deque (another
 // scheduler's fiber goes to that scheduler's injector). A thread that is not a fiber waits on the same
 // word with futex_wait; Select and the cross-backend rule still use that path.
@@ -36,6 +47,9 @@
 //      1 -> 2 and wake its driver (Handle::wake: an eventfd write or msg-ring; a wake that comes before
 //      the driver blocks is kept, so its wait returns at once); if none was parked, searching -= 1.
 // Of "push, read parked/searching" and "store parked, read queues" at least one side sees the other.
+// A fiber woken by its driver's completion is pushed without a notify: its worker is awake (it is in
+// that driver turn) and runs it; after the turn the worker notifies once if it has more than one
+// runnable fiber (after_driver_turn).
 // A searcher that finds work and was the last searcher calls notify() again (producers relied on it).
 //
 // Parking a fiber on an Operation: the fiber submits the Operation to its worker's driver, publishes
