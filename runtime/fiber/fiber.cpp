@@ -71,11 +71,15 @@ Fiber::Fiber(StackPool& pool, Stack stack, Body body, void* arg, const char* nam
     guard.id = id;
 }
 
+namespace {
+// The record lives at the top of its own stack, above the first frame: no allocation per fiber.
+constexpr std::size_t record_bytes = (sizeof(Fiber) + 63) / 64 * 64;
+static_assert(record_bytes + ctx::min_stack_bytes < Fiber::min_stack_bytes);
+}  // namespace
+
 std::expected<FiberPtr, FiberError> Fiber::create(StackPool& pool, Body body, void* arg, const char* name) {
+    // Checked before a stack is taken (create_on checks again, for its own callers).
     if (body == nullptr) return std::unexpected(FiberError{EINVAL, "fiber create: the body is null"});
-    // The record lives at the top of its own stack, above the first frame: no allocation per fiber.
-    constexpr std::size_t record = (sizeof(Fiber) + 63) / 64 * 64;
-    static_assert(record + ctx::min_stack_bytes < Fiber::min_stack_bytes);
     if (pool.stack_bytes() < Fiber::min_stack_bytes)
         return std::unexpected(FiberError{EINVAL, "fiber create: the pool's stacks are too small for the switch"});
     auto stack = pool.acquire();
@@ -84,13 +88,12 @@ std::expected<FiberPtr, FiberError> Fiber::create(StackPool& pool, Body body, vo
 }
 
 std::expected<FiberPtr, FiberError> Fiber::create_on(StackPool& pool, Stack stack, Body body, void* arg, const char* name) {
-    constexpr std::size_t record = (sizeof(Fiber) + 63) / 64 * 64;
     if (body == nullptr || !stack || stack.usable_bytes < Fiber::min_stack_bytes) {
         pool.release(stack);
         return std::unexpected(FiberError{EINVAL, body == nullptr ? "fiber create: the body is null"
                                                                   : "fiber create: the stack is too small for the switch"});
     }
-    std::byte* at = stack.top() - record;
+    std::byte* at = stack.top() - record_bytes;
     auto* f = new (at) Fiber(pool, stack, body, arg, name ? name : "fiber", next_fiber_id());
     std::size_t usable = static_cast<std::size_t>(at - stack.bottom());
     f->resume_at = ctx::make<&Fiber::entry>(at, usable);

@@ -13,10 +13,7 @@
 //                under `strace -f -c` with two values of N to count syscalls per spawn (docs/benchmarks.md).
 //   bench_green --only fib|yield --workers W [--n N | --iters N]   one fib or yield run (for perf, strace).
 #include <boost/fiber/all.hpp>
-#if ZSYNC_BENCH_HAVE_TBB
-#include <oneapi/tbb/global_control.h>
-#include <oneapi/tbb/task_group.h>
-#endif
+#include "fib_tbb.hpp"
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -91,15 +88,7 @@ double green_fib(unsigned workers, int n) {
 }
 
 #if ZSYNC_BENCH_HAVE_TBB
-int fib_tbb(int n) {
-    if (n < 2) return n;
-    int a;
-    tbb::task_group g;
-    g.run([&a, n] { a = fib_tbb(n - 1); });
-    int b = fib_tbb(n - 2);
-    g.wait();
-    return a + b;
-}
+using bench::fib_tbb;
 double tbb_fib(unsigned workers, int n) {
     tbb::global_control gc(tbb::global_control::max_allowed_parallelism, workers);
     auto t0 = Clock::now();

@@ -26,10 +26,7 @@
 #include <thread>
 #include <vector>
 #include "bench_common.hpp"
-#if ZSYNC_BENCH_HAVE_TBB
-#include <oneapi/tbb/global_control.h>
-#include <oneapi/tbb/task_group.h>
-#endif
+#include "fib_tbb.hpp"
 import zsync;
 
 namespace {
@@ -50,15 +47,7 @@ int fib_zsync(zsync::Io io, int n) {
 }
 
 #if ZSYNC_BENCH_HAVE_TBB
-int fib_tbb(int n) {
-    if (n < 2) return n;
-    int a;
-    tbb::task_group g;
-    g.run([&a, n] { a = fib_tbb(n - 1); });
-    int b = fib_tbb(n - 2);
-    g.wait();
-    return a + b;
-}
+using bench::fib_tbb;
 #endif
 
 void noop(zsync::Io) {}
