@@ -55,7 +55,7 @@ struct Task {
     Task* awaiting_task = nullptr;
     Group* awaiting_group = nullptr;
     Task* awaiter = nullptr;             // the fiber parked on this task's completion (state has fiber_waiter)
-    Worker* last_worker = nullptr;       // where it last ran (the migration count)
+    Worker* last_worker = nullptr;       // where it last ran (the migration count); while it runs, its worker
     bool may_inline = false;             // started by `async`: its await may run it inline (inline_ok)
     std::uint32_t shard = 0;             // the Sched::Shard whose list holds it (the spawner's)
     fiber::FiberPtr fib;

@@ -565,7 +565,7 @@ void Sched::switch_direct(Worker& w, Task* me, Task* next, void (*after)(void*))
 
 void Sched::requeue_after_switch(void* p) noexcept {
     auto* me = static_cast<Task*>(p);
-    Worker& w = *current_worker();
+    Worker& w = *me->last_worker;  // the worker that ran it: this thread's (the switch stays on it)
     Sched* s = me->sched;
     // relaxed: a hint only; a searcher that misses this fiber finds it on `woken` after the next spill.
     if (w.yield_count < Worker::yield_ring_size && s->searching_.load(std::memory_order_relaxed) == 0) {
@@ -585,12 +585,12 @@ void Sched::spill_yielded(Worker& w) noexcept {
 
 void Sched::arm_await_after_switch(void* p) noexcept {
     auto* me = static_cast<Task*>(p);
-    me->sched->arm_await(*current_worker(), me);
+    me->sched->arm_await(*me->last_worker, me);  // as requeue_after_switch
 }
 
 void Sched::fiber_yield(Task* me) noexcept {
     me->dbg.state = zsync_gdb_runnable;
-    Worker& w = *current_worker();
+    Worker& w = *me->last_worker;  // a running fiber's worker is the one that entered it last
     // Between the worker's own turns (every kPollEvery fiber turns: it reaps its driver, then looks at
     // the injector first), a yield passes the turn straight to what the worker would run next (its own
     // deques, then the injector) with one switch, and returns at once when nothing else is runnable
