@@ -17,9 +17,10 @@
 // not switch back to the worker to have it pick the next fiber: it picks that fiber itself (the one the
 // worker would have picked) and switches straight into it (Fiber::switch_to), which inherits the
 // worker as its resumer. What the worker would have done with the leaving fiber (queue a yielder, arm
-// an await) runs on the arriving side, once the leaving fiber is fully switched out. A yielder goes to
-// the worker's yield ring (owner-only, no atomic RMW) unless some worker is searching; a yield with
-// nothing else runnable here returns at once. run() learns which fiber came back from `current`.
+// an await) runs on the arriving side, once the leaving fiber is fully switched out. A yielder that
+// switches to another requeued fiber (fibers taking turns) goes to the worker's yield ring (owner-only,
+// no atomic RMW) unless some worker is searching, else to `woken`; a yield with nothing else runnable
+// here returns at once. run() learns which fiber came back from `current`.
 //
 // Lone tasks. `async` may run its task later on the spawner's worker, so a task pushed onto that
 // worker's empty `fresh` deque wakes nobody: spawn-then-await runs it at once on the same worker, with
@@ -567,8 +568,11 @@ void Sched::requeue_after_switch(void* p) noexcept {
     auto* me = static_cast<Task*>(p);
     Worker& w = *me->last_worker;  // the worker that ran it: this thread's (the switch stays on it)
     Sched* s = me->sched;
-    // relaxed: a hint only; a searcher that misses this fiber finds it on `woken` after the next spill.
-    if (w.yield_count < Worker::yield_ring_size && s->searching_.load(std::memory_order_relaxed) == 0) {
+    // The ring only while fibers take turns (the one switched to was requeued too): one switched to a
+    // new task (fresh, injector) may compute for long, so the yielder must stay stealable. relaxed: a
+    // hint only; a searcher that misses this fiber finds it on `woken` after the next spill.
+    if (w.took_requeued && w.yield_count < Worker::yield_ring_size &&
+        s->searching_.load(std::memory_order_relaxed) == 0) {
         w.yielded[(w.yield_head + w.yield_count++) % Worker::yield_ring_size] = me;
         return;
     }
@@ -576,11 +580,13 @@ void Sched::requeue_after_switch(void* p) noexcept {
 }
 
 void Sched::spill_yielded(Worker& w) noexcept {
+    const bool several = w.yield_count > 1;
     for (; w.yield_count; --w.yield_count) {
         Task* t = w.yielded[w.yield_head];
         w.yield_head = (w.yield_head + 1) % Worker::yield_ring_size;
         if (!w.woken.owner().push(t)) injector_.push(t);
     }
+    if (several) notify();  // fibers taking turns here: a parked worker may take some (they are stealable now)
 }
 
 void Sched::arm_await_after_switch(void* p) noexcept {
@@ -596,7 +602,7 @@ void Sched::fiber_yield(Task* me) noexcept {
     // deques, then the injector) with one switch, and returns at once when nothing else is runnable
     // here (other workers' deques are theirs to run; a searching worker steals from this one).
     if (++w.since_poll < kPollEvery) {
-        Task* next = local_work(w);
+        Task* next = local_work(w);  // sets w.took_requeued, which requeue_after_switch reads
         if (!next && injector_.maybe_nonempty()) next = injector_.pop();
         if (next) return switch_direct(w, me, next, &requeue_after_switch);
         me->dbg.state = zsync_gdb_running;
@@ -736,16 +742,18 @@ void Sched::run(Worker& w, Task* t) noexcept {
 Task* Sched::local_work(Worker& w) noexcept {
     // Newest fresh task first, oldest woken fiber after a streak (see the header).
     // empty() first: pop() on an empty deque pays a fence.
+    w.took_requeued = false;
     if (w.fresh_streak < kFreshStreak && !w.fresh.owner().empty()) {
         if (Task* t = w.fresh.owner().pop()) { ++w.fresh_streak; return t; }
     }
     w.fresh_streak = 0;
     if (w.woken.stealer().maybe_nonempty())
-        if (Task* t = w.woken.stealer().steal()) return t;
+        if (Task* t = w.woken.stealer().steal()) { w.took_requeued = true; return t; }
     if (w.yield_count) {
         Task* t = w.yielded[w.yield_head];
         w.yield_head = (w.yield_head + 1) % Worker::yield_ring_size;
         --w.yield_count;
+        w.took_requeued = true;
         return t;
     }
     if (!w.fresh.owner().empty())

@@ -1,6 +1,10 @@
 // The scheduler's shortcuts, each against what it must not change: an await that runs its task inline
 // or switches straight into it, and a yield that passes the turn straight to the next fiber.
 #include <catch2/catch.hpp>
+#include <atomic>
+#include <thread>
+#include <tuple>
+#include <utility>
 #include "green_support.hpp"
 
 using namespace zsync;
@@ -68,73 +72,100 @@ TEST_CASE("green: an awaited async task runs on a stack of its own when the awai
 }
 
 TEST_CASE("green: an async task awaited under a CancelShield is not cancelled with its awaiter", "[green][await][cancel]") {
-    // The awaiter is protected, so a request that arrives while it awaits is not passed on (its child
-    // would run inline were the awaiter unprotected): the child's sleep runs to its end, and the
-    // awaiter sees its request once the shield is gone.
-    bool child_canceled = true, awaiter_saw_after = false;
+    // The awaiter is protected, so a request that arrives while it awaits is not passed on, and the
+    // child (which would run inline were the awaiter unprotected) runs as on its own fiber: unprotected
+    // when it asks to be, with no request. Inline under the awaiter's state it would see the awaiter's
+    // request the moment it unblocks. Handshakes, not sleeps, order the steps.
+    std::atomic<bool> started{false}, requesting{false}, release{false};
+    bool child_canceled = true, child_saw_request = true, awaiter_saw_after = false;
     bool clean = no_leak([&] {
         GreenThreadsIo rt(GreenThreadsIo::Options{.workers = 1});
         Io io = rt.io();
         auto outer = io.concurrent([&](Io cio) {
             {
                 CancelShield shield(cio);
-                auto f = cio.async([](Io c2) { return !c2.sleep(100ms).has_value(); });
+                auto f = cio.async([&](Io c2) {
+                    started.store(true);
+                    bool canceled = false;
+                    while (!release.load() && !canceled) canceled = !c2.sleep(2ms).has_value();
+                    auto old = c2.swap_cancel_protection(CancelProtection::unblocked);
+                    bool saw = !c2.check_cancel().has_value();
+                    c2.swap_cancel_protection(old);
+                    return std::pair{canceled, saw};
+                });
                 auto v = f.await(cio);
-                child_canceled = !v || *v;
+                if (v) std::tie(child_canceled, child_saw_request) = *v;
             }
             awaiter_saw_after = !cio.check_cancel().has_value();
         });
         REQUIRE(outer);
-        std::this_thread::sleep_for(30ms);  // the child sleeps meanwhile
-        (void)outer->cancel(io);
+        while (!started.load()) std::this_thread::sleep_for(1ms);
+        std::thread canceller([&] {
+            requesting.store(true);
+            (void)outer->cancel(io);  // requests at once, then waits for the outer task
+        });
+        while (!requesting.load()) std::this_thread::sleep_for(1ms);
+        std::this_thread::sleep_for(100ms);  // the request is made within microseconds of the flag
+        release.store(true);
+        canceller.join();
     });
     CHECK(clean);
     CHECK_FALSE(child_canceled);
+    CHECK_FALSE(child_saw_request);
     CHECK(awaiter_saw_after);
 }
 
-TEST_CASE("green: a fiber yielding in a loop on ONE worker lets spawns from other threads and timers run", "[green][yield]") {
-    // A yield passes the turn straight on; the worker's own turn (every 32 fiber turns) must still reap
-    // its driver and take the injector's tasks, or the yielder would spin until its limit.
+TEST_CASE("green: fibers yielding to each other on ONE worker let spawns from other threads and timers run", "[green][yield]") {
+    // Two fibers taking turns never leave their worker idle: a yield passes the turn straight to the
+    // other. The worker's own turn (every 32 fiber turns) must still reap its driver and take the
+    // injector's tasks first, or the two would spin until their limit.
     constexpr long limit = 20'000'000;
-    long spins = -1;
+    long spins[2] = {-1, -1};
     bool clean = no_leak([&] {
         GreenThreadsIo rt(GreenThreadsIo::Options{.workers = 1});
         Io io = rt.io();
-        std::atomic<bool> started{false}, outside{false}, timer{false};
-        auto spinner = io.concurrent([&](Io cio) -> long {
-            started.store(true);
+        std::atomic<int> started{0};
+        std::atomic<bool> outside{false}, timer{false};
+        auto spin = [&](Io cio) -> long {
+            started.fetch_add(1);
             long n = 0;
             while (!(outside.load() && timer.load()) && n < limit) {
                 (void)cio.yield();
                 ++n;
             }
             return n;
-        });
-        REQUIRE(spinner);
-        while (!started.load()) std::this_thread::sleep_for(1ms);
+        };
+        auto a = io.concurrent(spin);
+        auto b = io.concurrent(spin);
+        REQUIRE(a);
+        REQUIRE(b);
+        while (started.load() < 2) std::this_thread::sleep_for(1ms);
         auto sleeper = io.concurrent([&](Io cio) {  // from this thread: the injector
             if (cio.sleep(5ms)) timer.store(true);
         });
         auto setter = io.concurrent([&](Io) { outside.store(true); });
         REQUIRE(sleeper);
         REQUIRE(setter);
-        auto n = spinner->await(io);
-        if (n) spins = *n;
+        if (auto n = a->await(io)) spins[0] = *n;
+        if (auto n = b->await(io)) spins[1] = *n;
         (void)sleeper->await(io);
         (void)setter->await(io);
     });
     CHECK(clean);
-    CHECK(spins >= 0);
-    CHECK(spins < limit);
+    for (long n : spins) {
+        CHECK(n >= 0);
+        CHECK(n < limit);
+    }
 }
 
 TEST_CASE("green: awaiting a task that is on top of the fresh queue but already started switches into it, never runs it again", "[green][await]") {
     // T awaits children one after another under a CancelShield (never inline: each child gets the
     // worker's turn and, once done, requeues T on top of `fresh`). After 32 fresh turns in a row the
     // worker takes the main fiber (it yielded) while T is still on top; the main fiber then
-    // awaits T, which has started: it must be switched into, not started a second time.
-    for (int loops : {30, 33, 40, 50, 64, 100}) {
+    // awaits T, which has started: it must be switched into, not started a second time. The window
+    // is there for loops >= 33 because kFreshStreak and kPollEvery (scheduler.cpp) are both 32; the
+    // loop counts reach well past them in case either changes.
+    for (int loops : {30, 33, 40, 50, 64, 100, 200, 500}) {
         std::atomic<int> starts{0}, done{0};
         bool clean = no_leak([&] {
             GreenThreadsIo rt(GreenThreadsIo::Options{.workers = 1});
