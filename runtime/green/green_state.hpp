@@ -245,7 +245,13 @@ private:
 // thread_local address computed before a switch must not be reused after it.
 Task* current_task() noexcept;
 Worker* current_worker() noexcept;
-// What a fiber passes to suspend() when it parks on the reactor (its completion makes it runnable).
+// What a fiber passes to suspend(): parked on the reactor (its completion makes it runnable); a yield
+// (the worker requeues it); an await (the worker arms it: Sched::arm_await).
 void* kPark() noexcept;
+void* kYield() noexcept;
+void* kAwait() noexcept;
+// Fiber turns between two of a worker's own turns (it reaps its driver, spills its yield ring and
+// looks at the injector first).
+inline constexpr unsigned kPollEvery = 32;
 
 }  // namespace zsync::rt::green
