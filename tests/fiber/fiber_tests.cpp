@@ -98,6 +98,74 @@ TEST_CASE("fiber: a fiber resumes another (nesting) and each suspends back to it
     REQUIRE(ev == std::vector<std::string>{"outer 1", "inner 1", "outer 2", "main", "inner 2", "outer 3"});
 }
 
+TEST_CASE("fiber: switch_to goes straight into another fiber, which returns to the first one's resumer", "[fiber]") {
+    // A switches into B (created) and later into B again (suspended); B's suspend and its end come back
+    // to main's resume(A). The hook runs on B's side, once A is switched out (A is suspended by then).
+    struct Shared {
+        Fiber* a = nullptr;
+        Fiber* b = nullptr;
+        std::vector<std::string> ev;
+        int hooks = 0;
+        bool a_suspended_in_hook = false;
+    } sh;
+    auto hook = [](void* p) {
+        auto* s = static_cast<Shared*>(p);
+        ++s->hooks;
+        s->a_suspended_in_hook = s->a->state() == Fiber::State::suspended;
+    };
+    auto b = make(
+        [](Fiber& self, void* in) {
+            auto* s = static_cast<Shared*>(self.arg());
+            s->ev.push_back(std::string("b got ") + static_cast<const char*>(in));
+            self.suspend(const_cast<char*>("b suspended"));
+            s->ev.push_back("b resumed");
+        },
+        &sh, "b");
+    auto a = make(
+        [](Fiber& self, void* in) {
+            auto* s = static_cast<Shared*>(self.arg());
+            void (*h)(void*) = *static_cast<void (**)(void*)>(in);
+            void* back = self.switch_to(*s->b, const_cast<char*>("hello"), h, s);
+            s->ev.push_back(std::string("a back with ") + static_cast<const char*>(back));
+        },
+        &sh, "a");
+    sh.a = a.get();
+    sh.b = b.get();
+    void (*h)(void*) = hook;
+    // main -> A -> (switch) B; B suspends: back to main, from resume(A).
+    REQUIRE(a->resume(&h) == static_cast<void*>(const_cast<char*>("b suspended")) );
+    CHECK(a->state() == Fiber::State::suspended);
+    CHECK(b->state() == Fiber::State::suspended);
+    CHECK(sh.hooks == 1);
+    CHECK(sh.a_suspended_in_hook);
+    // B finishes: its end returns to main, from this resume(B).
+    REQUIRE(b->resume() == nullptr);
+    CHECK(b->state() == Fiber::State::finished);
+    // A gets what this resume passes, as after a suspend().
+    REQUIRE(a->resume(const_cast<char*>("main")) == nullptr);
+    CHECK(a->state() == Fiber::State::finished);
+    CHECK(sh.ev == std::vector<std::string>{"b got hello", "b resumed", "a back with main"});
+}
+
+TEST_CASE("fiber: an exception leaving a fiber switched into is rethrown by the resume() it returns to", "[fiber]") {
+    // main resumes A, A switches into B, B throws: main's resume(A) rethrows B's exception (B came back).
+    struct Shared {
+        Fiber* b = nullptr;
+    } sh;
+    auto b = make([](Fiber&, void*) { throw std::runtime_error("from b"); }, &sh, "b");
+    auto a = make(
+        [](Fiber& self, void*) {
+            auto* s = static_cast<Shared*>(self.arg());
+            self.switch_to(*s->b, nullptr, nullptr, nullptr);
+        },
+        &sh, "a");
+    sh.b = b.get();
+    REQUIRE_THROWS_WITH(a->resume(), "from b");
+    CHECK(b->state() == Fiber::State::finished);
+    CHECK(a->state() == Fiber::State::suspended);
+    a.reset();  // destroying the suspended A unwinds it
+}
+
 TEST_CASE("fiber: an exception leaving the body is rethrown by resume()", "[fiber]") {
     auto f = make([](Fiber& self, void*) {
         self.suspend();
