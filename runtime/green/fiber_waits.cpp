@@ -230,7 +230,7 @@ void Sched::requeue_after_switch(void* p) noexcept {
     // hint only; a searcher that misses this fiber finds it on `woken` after the next spill.
     if (w.took_requeued && w.yield_count < Worker::yield_ring_size &&
         s->searching_.load(std::memory_order_relaxed) == 0) {
-        w.yielded[(w.yield_head + w.yield_count++) % Worker::yield_ring_size] = me;
+        w.push_yielded(me);
         return;
     }
     if (!w.woken.owner().push(me)) s->injector_.push(me);

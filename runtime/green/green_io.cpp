@@ -156,7 +156,7 @@ void take(Sched* s, Task* t, void* result) noexcept {
 void g_await(void* ctx, AnyFuture* f, const TaskDescriptor&, void* result) noexcept {
     Task* t = reinterpret_cast<Task*>(f);
     Sched* s = sched_of(ctx);
-    wait_done(s, t);  // spawn-then-await switches straight into t (Sched::fiber_await_task)
+    wait_done(s, t);  // spawn-then-await runs t inline or switches straight into it (Sched::fiber_await_task)
     take(s, t, result);
 }
 

@@ -92,12 +92,19 @@ struct Worker {
     unsigned since_poll = 0;    // owner-only: fiber turns since the worker last reaped its driver
     unsigned woken_in_turn = 0; // owner-only: fibers its driver's current turn made runnable
     // Owner-only: fibers that yielded here to another requeued fiber (fibers taking turns) while no
-    // worker was searching, oldest first. Not stealable,
-    // so a yield costs no atomic RMW; moved onto `woken` at each of the worker's own turns (every
-    // kPollEvery fiber turns) so that others can steal them from there.
+    // worker was searching, oldest first. Not stealable, so a yield costs no atomic RMW; moved onto
+    // `woken` at each of the worker's own turns (every kPollEvery fiber turns) so that others can
+    // steal them from there.
     static constexpr unsigned yield_ring_size = 16;
     Task* yielded[yield_ring_size] = {};
     unsigned yield_head = 0, yield_count = 0;
+    inline void push_yielded(Task* t) noexcept { yielded[(yield_head + yield_count++) % yield_ring_size] = t; }
+    inline Task* pop_yielded() noexcept {  // the oldest; the ring must not be empty
+        Task* t = yielded[yield_head];
+        yield_head = (yield_head + 1) % yield_ring_size;
+        --yield_count;
+        return t;
+    }
     bool took_requeued = false;  // owner-only: local_work's last pick was from `woken` or the ring
     // Owner-only: stacks of fibers that finished here, reused by the next spawns here without the
     // pool's lock; given back to the pool when the worker exits.

@@ -370,9 +370,8 @@ void Sched::wake_awaiter(Task* a) noexcept {
 
 void Sched::spill_yielded(Worker& w) noexcept {
     const bool several = w.yield_count > 1;
-    for (; w.yield_count; --w.yield_count) {
-        Task* t = w.yielded[w.yield_head];
-        w.yield_head = (w.yield_head + 1) % Worker::yield_ring_size;
+    while (w.yield_count) {
+        Task* t = w.pop_yielded();
         if (!w.woken.owner().push(t)) injector_.push(t);
     }
     if (several) notify();  // fibers taking turns here: a parked worker may take some (they are stealable now)
@@ -457,11 +456,8 @@ Task* Sched::local_work(Worker& w) noexcept {
     if (w.woken.stealer().maybe_nonempty())
         if (Task* t = w.woken.stealer().steal()) { w.took_requeued = true; return t; }
     if (w.yield_count) {
-        Task* t = w.yielded[w.yield_head];
-        w.yield_head = (w.yield_head + 1) % Worker::yield_ring_size;
-        --w.yield_count;
         w.took_requeued = true;
-        return t;
+        return w.pop_yielded();
     }
     if (!w.fresh.owner().empty())
         if (Task* t = w.fresh.owner().pop()) return t;
